@@ -1,0 +1,82 @@
+// mote/train.h - losses, optimizers, one training step, epochs.
+//
+//   mote::OptimizerConfig sgd{.kind = mote::Optimizer::sgd, .lr = 1.5f};
+//   float loss;
+//   mote::train_step(model, x, x, mote::Loss::binary_crossentropy, sgd, &loss);
+//
+// Losses follow Keras: binary cross-entropy clips p to [1e-7, 1 - 1e-7] and
+// averages over every element of the batch; MSE averages likewise. The
+// optimizers follow Keras' update rules (SGD with momentum / Nesterov as
+// tf.keras.optimizers.SGD, Adam with bias correction and epsilon 1e-7).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "mote/model.h"
+#include "mote/rng.h"
+
+namespace mote {
+
+enum class Loss : uint8_t { binary_crossentropy = 0, mse = 1 };
+
+inline constexpr float kBceEpsilon = 1e-7f;
+
+struct OptimizerConfig {
+  Optimizer kind = Optimizer::sgd;
+  float lr = 0.01f;
+  float momentum = 0.9f;  // momentum, nesterov
+  float beta1 = 0.9f;     // adam
+  float beta2 = 0.999f;
+  float epsilon = 1e-7f;
+};
+
+// Loss of y against t: returns the SUM over elements (divide by rows*cols
+// for the mean). When dz is given, writes d(mean loss)/d(pre-activation of
+// the output layer, whose activation is `out_act`); dz may alias y.
+double loss_forward_backward(Loss loss, Activation out_act, ConstMatrixView y, ConstMatrixView t, MatrixView* dz);
+
+// Rounded accuracy: the number of elements where round(t) == round(y).
+std::size_t rounded_matches(ConstMatrixView y, ConstMatrixView t);
+
+// Applies one update to the model's trainable block. `step` counts from 1.
+void optimizer_update(const OptimizerConfig& cfg, float* params, const float* grads, float* state, std::size_t n,
+                      int64_t step);
+
+// Checks a model/loss/optimizer combination once, before training:
+// BCE needs a sigmoid output, the plan's optimizer slots must match.
+Status check_training_setup(const Model& model, Loss loss, const OptimizerConfig& cfg);
+
+// forward + loss + backward + update. `*mean_loss` gets the batch's mean loss.
+// Returns non_finite (and leaves the weights untouched) when the loss or a
+// gradient is NaN or inf.
+Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss loss, const OptimizerConfig& cfg,
+                  int64_t step, float* mean_loss);
+
+struct EvalResult {
+  double loss = 0;               // mean over all elements
+  double rounded_accuracy = 0;   // share of elements with round(t) == round(y)
+};
+// Evaluates on rows of `data` (target = data when `target` is empty), in
+// batches of the model's planned batch.
+Status evaluate(Model& model, ConstMatrixView data, ConstMatrixView target, Loss loss, EvalResult* out);
+
+// One epoch of mini-batch training over `data` (autoencoder: target = input,
+// or `target` rows when given), reshuffled from `rng` into `order` (caller's
+// buffer, data.rows entries). `gather` holds batch * (input + target width)
+// floats for the shuffled batch. `progress` is called after every step.
+struct EpochContext {
+  Loss loss = Loss::binary_crossentropy;
+  OptimizerConfig optimizer{};
+  int64_t* step = nullptr;  // global step counter, for Adam and checkpoints
+  uint32_t* order = nullptr;
+  float* gather = nullptr;
+  void (*progress)(void* user, int64_t step_in_epoch, int64_t steps, double running_loss) = nullptr;
+  void* user = nullptr;
+  // Stops the epoch after the current step when set (e.g. by a signal handler).
+  volatile int* stop = nullptr;
+};
+std::size_t epoch_gather_floats(const Model& model, bool separate_target);
+Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
+                   double* mean_loss);
+
+}  // namespace mote

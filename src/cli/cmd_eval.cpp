@@ -1,0 +1,93 @@
+// mote eval: a saved model on the test split (and the validation split).
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/report.h"
+#include "io/idx.h"
+#include "io/model_file.h"
+#include "mote/model.h"
+
+namespace mote::cli {
+
+namespace {
+constexpr FlagSpec kFlags[] = {
+    {"load", true, "the model file to evaluate (required)"},
+    {"limit", true, "use at most N images of each split"},
+    {"batch", true, "evaluation batch (default 256)"},
+    {"data", true, "folder of the Fashion-MNIST .gz files"},
+    {"report", true, "write a JSON report to FILE"},
+    {"help", false, "show this help"},
+};
+constexpr int kNumFlags = sizeof kFlags / sizeof kFlags[0];
+}  // namespace
+
+int cmd_eval(int argc, char** argv) {
+  Args a;
+  if (!a.parse("eval", argc, argv, kFlags, kNumFlags)) return kExitBadInput;
+  if (a.has("help")) {
+    print_usage("eval", "--load FILE [options]", kFlags, kNumFlags);
+    return kExitOk;
+  }
+  if (!a.has("load")) {
+    std::fprintf(stderr, "mote eval: --load FILE is required\n");
+    return kExitBadInput;
+  }
+  int64_t limit = 0, batch = 256;
+  if (!a.integer("limit", 1, INT32_MAX, &limit) || !a.integer("batch", 1, 65536, &batch)) return kExitBadInput;
+  io::Error err;
+  io::LoadedModel lm;
+  if (io::load_model(a.str("load", ""), &lm, &err) != Status::ok) {
+    std::fprintf(stderr, "mote eval: %s\n", err.message);
+    return err.status == Status::io_error ? kExitBadInput : kExitBadInput;
+  }
+  if (lm.spec.input != 784 || lm.spec.output() != 784) {
+    std::fprintf(stderr, "mote eval: %s: the model maps %d -> %d values; Fashion-MNIST needs 784 -> 784\n",
+                 a.str("load", ""), lm.spec.input, lm.spec.output());
+    return kExitBadInput;
+  }
+  PlanOptions po;
+  po.batch = static_cast<int32_t>(batch);
+  po.train = Trainable::none;
+  ArenaBuffer buf;
+  Model m;
+  if (!buf.allocate(arena_bytes(lm.spec, po))) return fail_status("eval", "arena", Status::arena_too_small);
+  Status s = m.bind(lm.spec, po, buf.data, buf.size);
+  if (s == Status::ok) s = m.set_params(lm.params.data(), lm.params.size());
+  if (s != Status::ok) return fail_status("eval", "bind", s);
+
+  io::Dataset data;
+  if (io::load_fashion_mnist(a.str("data", io::kDefaultDataDir), static_cast<int>(limit), &data, &err) != Status::ok) {
+    std::fprintf(stderr, "mote eval: %s\n", err.message);
+    return kExitBadInput;
+  }
+  const Loss loss = m.layer(m.num_layers() - 1).spec.act == Activation::sigmoid ? Loss::binary_crossentropy : Loss::mse;
+  EvalResult valid, test;
+  s = evaluate(m, data.valid(), {}, loss, &valid);
+  if (s == Status::ok) s = evaluate(m, data.test.view(), {}, loss, &test);
+  if (s != Status::ok) return fail_status("eval", "evaluate", s);
+  std::printf("model %s: %zu params, arena %zu bytes (batch %lld, inference)\n", a.str("load", ""), m.param_count(),
+              m.arena_used(), static_cast<long long>(batch));
+  std::printf("valid loss %.4f  valid rounded acc %.4f\n", valid.loss, valid.rounded_accuracy);
+  std::printf("test  loss %.4f  test  rounded acc %.4f\n", test.loss, test.rounded_accuracy);
+  if (a.has("report")) {
+    Report r;
+    r.add("model", a.str("load", ""));
+    r.add("params", static_cast<int64_t>(m.param_count()));
+    r.add("param_bytes", static_cast<int64_t>(m.param_count() * sizeof(float)));
+    r.add("arena_bytes", static_cast<int64_t>(m.arena_used()));
+    r.add("valid_loss", valid.loss);
+    r.add("valid_rounded_accuracy", valid.rounded_accuracy);
+    r.add("test_loss", test.loss);
+    r.add("test_rounded_accuracy", test.rounded_accuracy);
+    if (r.write(a.str("report", ""), &err) != Status::ok) {
+      std::fprintf(stderr, "mote eval: %s\n", err.message);
+      return kExitFailure;
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace mote::cli

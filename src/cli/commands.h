@@ -1,0 +1,33 @@
+// The mote tool's commands. Each takes the arguments after its name and
+// returns the process exit code: 0 ok, 1 failure, 2 bad input or arguments.
+#pragma once
+#include <cstddef>
+
+#include "mote/spec.h"
+#include "mote/train.h"
+
+namespace mote::cli {
+
+int cmd_train(int argc, char** argv);
+int cmd_eval(int argc, char** argv);
+int cmd_info(int argc, char** argv);
+
+// The reference models by name ("stacked", "tied"); nullptr for others.
+const ModelSpec* reference_spec(const char* name);
+
+// Owns aligned setup-time memory for an arena (the only heap use of a run,
+// made before the first step).
+struct ArenaBuffer {
+  void* data = nullptr;
+  std::size_t size = 0;
+  ArenaBuffer() = default;
+  ArenaBuffer(const ArenaBuffer&) = delete;
+  ArenaBuffer& operator=(const ArenaBuffer&) = delete;
+  ~ArenaBuffer();
+  bool allocate(std::size_t bytes);
+};
+
+// Prints "mote CMD: message" for a failed status of the core.
+int fail_status(const char* command, const char* what, Status s);
+
+}  // namespace mote::cli

@@ -1,0 +1,30 @@
+// Dense and DenseTranspose, forward and backward, as GEMM problems with fused
+// epilogues. A layer never sees an ISA: it states its problem and gemm::run
+// picks the kernel.
+//
+//   Dense           y = act(x * W + b)     W [in][out]
+//   DenseTranspose  y = act(x * Wp^T + b)  Wp [out][in], the partner's kernel in place
+#pragma once
+#include "gemm/gemm.h"
+#include "mote/model.h"
+
+namespace mote::layers {
+
+struct Scratch {
+  float* data = nullptr;
+  std::size_t floats = 0;
+};
+
+// y[rows][out] = act(x * op(W) + b)
+void forward(const BoundLayer& l, ConstMatrixView x, MatrixView y, Scratch s);
+
+// Given dz = dL/d(pre-activation) of this layer [rows][out] and its input x:
+//   dkernel += (the layer's share of) dL/dW      if l.dkernel
+//   dx = dz * op(W)^T, then * prev_act'(x) and colsum into prev_dbias
+//                                                   if l.needs_dx
+// The bias gradient of THIS layer is the column sum of dz, produced by whoever
+// wrote dz (the loss, or the next layer's dx epilogue).
+void backward(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,
+              float* prev_dbias, Scratch s);
+
+}  // namespace mote::layers

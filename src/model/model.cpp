@@ -1,0 +1,171 @@
+#include "mote/model.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "layers/dense.h"
+#include "mote/arena.h"
+#include "mote/rng.h"
+
+namespace mote {
+
+namespace {
+template <class T>
+T* at(std::byte* base, std::size_t off) {
+  return off == kNone ? nullptr : reinterpret_cast<T*>(base + off);
+}
+}  // namespace
+
+Status Model::bind(const ModelSpec& spec, const PlanOptions& opts, void* arena, std::size_t arena_size,
+                   const float* external, std::size_t external_floats) {
+  bound_ = false;
+  const Plan p = mote::plan(spec, opts);
+  if (p.status != Status::ok) return p.status;
+  if (opts.external_weights && (external == nullptr || external_floats < mote::param_count(spec)))
+    return Status::invalid_argument;
+  if (arena == nullptr && p.total > 0) return Status::arena_too_small;
+  Arena a(arena, arena_size);
+  std::byte* base = a.base();
+  if (a.allocate_bytes(p.total) == nullptr && p.total > 0) return Status::arena_too_small;
+
+  spec_ = spec;
+  plan_ = p;
+  params_ = at<float>(base, p.params);
+  grads_ = at<float>(base, p.grads);
+  opt_state_ = at<float>(base, p.opt_state);
+  delta_[0] = at<float>(base, p.delta[0]);
+  delta_[1] = at<float>(base, p.delta[1]);
+  scratch_ = at<float>(base, p.scratch);
+  if (params_ && p.param_floats) std::memset(params_, 0, p.param_floats * sizeof(float));
+  if (opt_state_) std::memset(opt_state_, 0, p.trainable_floats * optimizer_slots(opts.optimizer) * sizeof(float));
+
+  for (int i = 0; i < spec.num_layers; ++i) {
+    const LayerPlan& lp = p.layers[i];
+    BoundLayer& l = layers_[i];
+    l = BoundLayer{};
+    l.spec = spec.layers[i];
+    if (l.spec.kind == LayerKind::dense) {
+      l.kernel_rw = at<float>(base, lp.kernel);
+      l.kernel = l.kernel_rw ? l.kernel_rw : external + lp.ext_kernel;
+    }
+    l.bias_rw = at<float>(base, lp.bias);
+    l.bias = l.bias_rw ? l.bias_rw : external + lp.ext_bias;
+    l.dbias = at<float>(base, lp.dbias);
+    l.out = at<float>(base, lp.out);
+    l.needs_backward = lp.needs_backward;
+    l.needs_dx = lp.needs_dx;
+  }
+  // A DenseTranspose reads (and trains) its partner's kernel where it lies.
+  for (int i = 0; i < spec.num_layers; ++i) {
+    BoundLayer& l = layers_[i];
+    const int owner = l.spec.kind == LayerKind::dense ? i : l.spec.tie;
+    if (l.spec.kind == LayerKind::dense_transpose) l.kernel = layers_[owner].kernel;
+    l.dkernel = at<float>(base, p.layers[owner].dkernel);
+  }
+  rows_ = 0;
+  bound_ = true;
+  return Status::ok;
+}
+
+void Model::init_glorot(uint64_t seed) {
+  Rng rng(seed);
+  for (int i = 0; i < spec_.num_layers; ++i) {
+    BoundLayer& l = layers_[i];
+    if (l.spec.kind == LayerKind::dense) {
+      const float limit = std::sqrt(6.0f / static_cast<float>(l.spec.in + l.spec.out));
+      const std::size_t n = kernel_floats(l.spec);
+      if (l.kernel_rw)
+        for (std::size_t j = 0; j < n; ++j) l.kernel_rw[j] = (2.0f * rng.uniform() - 1.0f) * limit;
+      else
+        for (std::size_t j = 0; j < n; ++j) rng.next();  // same stream whatever lives in the arena
+    }
+    if (l.bias_rw) std::memset(l.bias_rw, 0, static_cast<std::size_t>(l.spec.out) * sizeof(float));
+  }
+}
+
+Status Model::set_params(const float* canonical, std::size_t n) {
+  if (!bound_) return Status::invalid_argument;
+  if (n != param_count()) return Status::shape_mismatch;
+  for (int i = 0; i < spec_.num_layers; ++i) {
+    const LayerPlan& lp = plan_.layers[i];
+    BoundLayer& l = layers_[i];
+    if (l.kernel_rw) std::memcpy(l.kernel_rw, canonical + lp.ext_kernel, kernel_floats(l.spec) * sizeof(float));
+    if (l.bias_rw) std::memcpy(l.bias_rw, canonical + lp.ext_bias, static_cast<std::size_t>(l.spec.out) * sizeof(float));
+  }
+  return Status::ok;
+}
+
+Status Model::get_params(float* canonical, std::size_t n) const {
+  if (!bound_) return Status::invalid_argument;
+  if (n != param_count()) return Status::shape_mismatch;
+  for (int i = 0; i < spec_.num_layers; ++i) {
+    const LayerPlan& lp = plan_.layers[i];
+    const BoundLayer& l = layers_[i];
+    if (l.spec.kind == LayerKind::dense)
+      std::memcpy(canonical + lp.ext_kernel, l.kernel, kernel_floats(l.spec) * sizeof(float));
+    std::memcpy(canonical + lp.ext_bias, l.bias, static_cast<std::size_t>(l.spec.out) * sizeof(float));
+  }
+  return Status::ok;
+}
+
+Status Model::forward(ConstMatrixView x, ConstMatrixView* y) { return forward_partial(x, spec_.num_layers, y); }
+
+Status Model::forward_partial(ConstMatrixView x, int upto, ConstMatrixView* y) {
+  if (!bound_ || upto < 1 || upto > spec_.num_layers) return Status::invalid_argument;
+  if (x.rows < 1 || x.rows > plan_.batch || x.cols != spec_.input || x.stride < x.cols || x.data == nullptr)
+    return Status::shape_mismatch;
+  const layers::Scratch s{scratch_, plan_.scratch_floats};
+  ConstMatrixView in = x;
+  for (int i = 0; i < upto; ++i) {
+    const BoundLayer& l = layers_[i];
+    MatrixView out{l.out, x.rows, l.spec.out, l.spec.out};
+    layers::forward(l, in, out, s);
+    in = out;
+  }
+  rows_ = x.rows;
+  if (y) *y = in;
+  return Status::ok;
+}
+
+MatrixView Model::output_buffer(int rows) const {
+  const BoundLayer& l = layers_[spec_.num_layers - 1];
+  return {l.out, rows, l.spec.out, l.spec.out};
+}
+
+Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
+  if (!bound_ || plan_.trainable_floats == 0 || grads_ == nullptr) return Status::invalid_argument;
+  const int last = spec_.num_layers - 1;
+  if (dz.rows != rows_ || x.rows != rows_ || dz.cols != spec_.output() || x.cols != spec_.input)
+    return Status::shape_mismatch;
+  std::memset(grads_, 0, plan_.trainable_floats * sizeof(float));
+  const int rows = dz.rows;
+  // The last layer's bias gradient: column sums of dz.
+  if (float* db = layers_[last].dbias) {
+    for (int r = 0; r < rows; ++r) {
+      const float* d = dz.row(r);
+      for (int j = 0; j < dz.cols; ++j) db[j] += d[j];
+    }
+  }
+  const layers::Scratch s{scratch_, plan_.scratch_floats};
+  ConstMatrixView cur = dz;
+  int flip = 0;
+  for (int i = last; i >= 0 && layers_[i].needs_backward; --i) {
+    const BoundLayer& l = layers_[i];
+    ConstMatrixView in = i == 0 ? x : ConstMatrixView{layers_[i - 1].out, rows, l.spec.in, l.spec.in};
+    MatrixView dx{};
+    Activation prev_act = Activation::linear;
+    float* prev_db = nullptr;
+    if (l.needs_dx) {
+      dx = MatrixView{delta_[flip], rows, l.spec.in, l.spec.in};
+      flip ^= 1;
+      prev_act = layers_[i - 1].spec.act;
+      prev_db = layers_[i - 1].dbias;
+    }
+    layers::backward(l, in, cur, dx, prev_act, prev_db, s);
+    cur = dx;
+  }
+  return Status::ok;
+}
+
+}  // namespace mote

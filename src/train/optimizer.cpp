@@ -1,0 +1,47 @@
+#include <cmath>
+
+#include "mote/train.h"
+
+namespace mote {
+
+void optimizer_update(const OptimizerConfig& cfg, float* w, const float* g, float* state, std::size_t n,
+                      int64_t step) {
+  const float lr = cfg.lr;
+  switch (cfg.kind) {
+    case Optimizer::sgd:
+      for (std::size_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+      return;
+    case Optimizer::momentum: {
+      const float m = cfg.momentum;
+      for (std::size_t i = 0; i < n; ++i) {
+        state[i] = m * state[i] - lr * g[i];
+        w[i] += state[i];
+      }
+      return;
+    }
+    case Optimizer::nesterov: {
+      const float m = cfg.momentum;
+      for (std::size_t i = 0; i < n; ++i) {
+        state[i] = m * state[i] - lr * g[i];
+        w[i] += m * state[i] - lr * g[i];
+      }
+      return;
+    }
+    case Optimizer::adam: {
+      float* mom = state;
+      float* vel = state + n;
+      const double t = static_cast<double>(step);
+      const float alpha = static_cast<float>(lr * std::sqrt(1.0 - std::pow(static_cast<double>(cfg.beta2), t)) /
+                                             (1.0 - std::pow(static_cast<double>(cfg.beta1), t)));
+      const float b1 = cfg.beta1, b2 = cfg.beta2, eps = cfg.epsilon;
+      for (std::size_t i = 0; i < n; ++i) {
+        mom[i] = b1 * mom[i] + (1.0f - b1) * g[i];
+        vel[i] = b2 * vel[i] + (1.0f - b2) * g[i] * g[i];
+        w[i] -= alpha * mom[i] / (std::sqrt(vel[i]) + eps);
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace mote

@@ -1,0 +1,119 @@
+#include <cmath>
+#include <cstring>
+
+#include "mote/train.h"
+
+namespace mote {
+
+Status check_training_setup(const Model& model, Loss loss, const OptimizerConfig& cfg) {
+  if (model.trainable_count() == 0) return Status::invalid_argument;
+  if (loss == Loss::binary_crossentropy && model.layer(model.num_layers() - 1).spec.act != Activation::sigmoid)
+    return Status::invalid_model;
+  // The optimizer state was planned for one kind; a kind needing more slots would overrun it.
+  if (optimizer_slots(cfg.kind) > optimizer_slots(model.plan().optimizer)) return Status::invalid_argument;
+  if (!(cfg.lr >= 0.0f) || !std::isfinite(cfg.lr)) return Status::invalid_argument;
+  return Status::ok;
+}
+
+Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss loss, const OptimizerConfig& cfg,
+                  int64_t step, float* mean_loss) {
+  ConstMatrixView y;
+  Status s = model.forward(x, &y);
+  if (s != Status::ok) return s;
+  if (target.rows != y.rows || target.cols != y.cols) return Status::shape_mismatch;
+  MatrixView dz = model.output_buffer(y.rows);
+  const int last = model.num_layers() - 1;
+  const double sum = loss_forward_backward(loss, model.layer(last).spec.act, y, target, &dz);
+  const double mean = sum / (static_cast<double>(y.rows) * y.cols);
+  if (mean_loss) *mean_loss = static_cast<float>(mean);
+  if (!std::isfinite(mean)) return Status::non_finite;
+  s = model.backward(x, dz);
+  if (s != Status::ok) return s;
+  const float* g = model.grads();
+  const std::size_t n = model.trainable_count();
+  float gsum = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) gsum += g[i] * 0.0f;  // NaN/inf survive *0, finite values vanish
+  if (!std::isfinite(gsum)) return Status::non_finite;
+  optimizer_update(cfg, model.trainable(), g, model.optimizer_state(), n, step);
+  return Status::ok;
+}
+
+Status evaluate(Model& model, ConstMatrixView data, ConstMatrixView target, Loss loss, EvalResult* out) {
+  if (target.data == nullptr) target = data;
+  if (target.rows != data.rows || target.cols != model.spec().output()) return Status::shape_mismatch;
+  if (data.rows <= 0) return Status::invalid_argument;
+  const int b = model.batch();
+  const int last = model.num_layers() - 1;
+  double sum = 0.0;
+  std::size_t hits = 0;
+  for (int r0 = 0; r0 < data.rows; r0 += b) {
+    const int rows = data.rows - r0 < b ? data.rows - r0 : b;
+    ConstMatrixView y;
+    const Status s = model.forward(data.rows_from(r0, rows), &y);
+    if (s != Status::ok) return s;
+    const ConstMatrixView t = target.rows_from(r0, rows);
+    sum += loss_forward_backward(loss, model.layer(last).spec.act, y, t, nullptr);
+    hits += rounded_matches(y, t);
+  }
+  const double n = static_cast<double>(data.rows) * target.cols;
+  out->loss = sum / n;
+  out->rounded_accuracy = static_cast<double>(hits) / n;
+  return Status::ok;
+}
+
+std::size_t epoch_gather_floats(const Model& model, bool separate_target) {
+  const std::size_t b = static_cast<std::size_t>(model.batch());
+  return b * static_cast<std::size_t>(model.spec().input) +
+         (separate_target ? b * static_cast<std::size_t>(model.spec().output()) : 0);
+}
+
+Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
+                   double* mean_loss) {
+  const bool separate = target.data != nullptr;
+  if (data.rows <= 0 || data.cols != model.spec().input) return Status::shape_mismatch;
+  if (separate && (target.rows != data.rows || target.cols != model.spec().output())) return Status::shape_mismatch;
+  if (!separate && model.spec().output() != data.cols) return Status::shape_mismatch;
+  if (!ctx.order || !ctx.gather || !ctx.step) return Status::invalid_argument;
+  const uint32_t n = static_cast<uint32_t>(data.rows);
+  for (uint32_t i = 0; i < n; ++i) ctx.order[i] = i;
+  for (uint32_t i = n - 1; i > 0; --i) {  // Fisher-Yates
+    const uint32_t j = rng.below(i + 1);
+    const uint32_t tmp = ctx.order[i];
+    ctx.order[i] = ctx.order[j];
+    ctx.order[j] = tmp;
+  }
+  const int b = model.batch();
+  const int in_w = data.cols;
+  const int out_w = model.spec().output();
+  float* xb = ctx.gather;
+  float* tb = separate ? ctx.gather + static_cast<std::size_t>(b) * in_w : nullptr;
+  const int64_t steps = (static_cast<int64_t>(n) + b - 1) / b;
+  double sum = 0.0;
+  int64_t seen = 0;
+  for (int64_t s = 0; s < steps; ++s) {
+    const int r0 = static_cast<int>(s * b);
+    const int rows = static_cast<int>(n) - r0 < b ? static_cast<int>(n) - r0 : b;
+    for (int r = 0; r < rows; ++r) {
+      const uint32_t src = ctx.order[r0 + r];
+      std::memcpy(xb + static_cast<std::size_t>(r) * in_w, data.row(static_cast<int>(src)),
+                  static_cast<std::size_t>(in_w) * sizeof(float));
+      if (tb)
+        std::memcpy(tb + static_cast<std::size_t>(r) * out_w, target.row(static_cast<int>(src)),
+                    static_cast<std::size_t>(out_w) * sizeof(float));
+    }
+    const ConstMatrixView x{xb, rows, in_w, in_w};
+    const ConstMatrixView t = tb ? ConstMatrixView{tb, rows, out_w, out_w} : x;
+    float loss = 0.0f;
+    ++*ctx.step;
+    const Status st = train_step(model, x, t, ctx.loss, ctx.optimizer, *ctx.step, &loss);
+    if (st != Status::ok) return st;
+    sum += static_cast<double>(loss) * rows;
+    seen += rows;
+    if (ctx.progress) ctx.progress(ctx.user, s + 1, steps, sum / static_cast<double>(seen));
+    if (ctx.stop && *ctx.stop) break;
+  }
+  if (mean_loss) *mean_loss = seen ? sum / static_cast<double>(seen) : 0.0;
+  return Status::ok;
+}
+
+}  // namespace mote
