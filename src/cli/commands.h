@@ -11,6 +11,12 @@ namespace mote::cli {
 int cmd_train(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_info(int argc, char** argv);
+int cmd_export(int argc, char** argv);   // --c-header or --npz
+int cmd_import(int argc, char** argv);   // --npz
+
+// The two export formats (cmd_export dispatches on the flag given).
+int export_c_header(int argc, char** argv);  // cli/export_c_header.cpp
+int export_npz(int argc, char** argv);       // cli/npz_commands.cpp
 
 // The reference models by name ("stacked", "tied"); nullptr for others.
 const ModelSpec* reference_spec(const char* name);

@@ -17,6 +17,8 @@ constexpr Command kCommands[] = {
     {"train", mote::cli::cmd_train, "train a model on Fashion-MNIST (stacked, tied, greedy)"},
     {"eval", mote::cli::cmd_eval, "evaluate a saved model on the test split"},
     {"info", mote::cli::cmd_info, "build, ISA, and the sizes of the reference models"},
+    {"export", mote::cli::cmd_export, "write a model's weights as a C header (--c-header) or .npz (--npz)"},
+    {"import", mote::cli::cmd_import, "read weights from an .npz file into a model file"},
 };
 
 void usage(std::FILE* out) {
