@@ -1,0 +1,145 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "mote/train.h"
+#include "test_util.h"
+
+using namespace mote;
+using test::BoundModel;
+
+TEST_CASE("optimizers follow Keras' update rules") {
+  const float g[2] = {0.5f, -2.0f};
+  SUBCASE("sgd") {
+    float w[2] = {1.0f, 1.0f};
+    optimizer_update({.kind = Optimizer::sgd, .lr = 0.1f}, w, g, nullptr, 2, 1);
+    CHECK(w[0] == doctest::Approx(0.95f));
+    CHECK(w[1] == doctest::Approx(1.2f));
+  }
+  SUBCASE("momentum: v = m v - lr g; w += v") {
+    float w[2] = {1.0f, 1.0f}, v[2] = {0.0f, 0.0f};
+    const OptimizerConfig c{.kind = Optimizer::momentum, .lr = 0.1f, .momentum = 0.9f};
+    optimizer_update(c, w, g, v, 2, 1);
+    optimizer_update(c, w, g, v, 2, 2);
+    // v1 = -0.05, w1 = 0.95; v2 = 0.9*-0.05 - 0.05 = -0.095, w2 = 0.855
+    CHECK(v[0] == doctest::Approx(-0.095f));
+    CHECK(w[0] == doctest::Approx(0.855f));
+  }
+  SUBCASE("nesterov: w += m v - lr g") {
+    float w[2] = {1.0f, 1.0f}, v[2] = {0.0f, 0.0f};
+    const OptimizerConfig c{.kind = Optimizer::nesterov, .lr = 0.1f, .momentum = 0.9f};
+    optimizer_update(c, w, g, v, 2, 1);
+    // v1 = -0.05; w1 = 1 + 0.9*-0.05 - 0.05 = 0.905
+    CHECK(w[0] == doctest::Approx(0.905f));
+  }
+  SUBCASE("adam: bias-corrected first step moves every weight by about lr") {
+    float w[2] = {1.0f, 1.0f}, s[4] = {0, 0, 0, 0};
+    const OptimizerConfig c{.kind = Optimizer::adam, .lr = 0.01f};
+    optimizer_update(c, w, g, s, 2, 1);
+    // m = 0.1 g, v = 0.001 g^2; alpha = lr sqrt(1-b2)/(1-b1); step = alpha m / (sqrt v + eps) ~ lr sign(g)
+    CHECK(w[0] == doctest::Approx(0.99f).epsilon(1e-4));
+    CHECK(w[1] == doctest::Approx(1.01f).epsilon(1e-4));
+    CHECK(s[0] == doctest::Approx(0.05f));
+    CHECK(s[3] == doctest::Approx(0.004f));
+  }
+}
+
+namespace {
+// Smooth synthetic "images" in [0,1]: low-rank so that a bottleneck can learn them.
+std::vector<float> synthetic(int rows, int width, uint64_t seed) {
+  const auto a = test::random_vector(static_cast<std::size_t>(rows) * 3, seed, 0.0f, 1.0f);
+  const auto b = test::random_vector(static_cast<std::size_t>(width) * 3, seed + 1, 0.0f, 1.0f);
+  std::vector<float> x(static_cast<std::size_t>(rows) * width);
+  for (int r = 0; r < rows; ++r)
+    for (int j = 0; j < width; ++j) {
+      float s = 0;
+      for (int k = 0; k < 3; ++k) s += a[static_cast<std::size_t>(r) * 3 + k] * b[static_cast<std::size_t>(j) * 3 + k];
+      x[static_cast<std::size_t>(r) * width + j] = s / 3.0f;
+    }
+  return x;
+}
+
+double run_epochs(Model& m, const std::vector<float>& x, int rows, int epochs, uint64_t seed, const OptimizerConfig& opt,
+                  double* first) {
+  Rng rng(seed, 7);
+  std::vector<uint32_t> order(static_cast<std::size_t>(rows));
+  std::vector<float> gather(epoch_gather_floats(m, false));
+  int64_t step = 0;
+  EpochContext ctx{.loss = Loss::binary_crossentropy, .optimizer = opt, .step = &step, .order = order.data(), .gather = gather.data()};
+  double loss = 0;
+  const ConstMatrixView data{x.data(), rows, m.spec().input, m.spec().input};
+  for (int e = 0; e < epochs; ++e) {
+    REQUIRE(train_epoch(m, data, {}, rng, ctx, &loss) == Status::ok);
+    if (e == 0 && first) *first = loss;
+  }
+  CHECK(step == static_cast<int64_t>(epochs) * ((rows + m.batch() - 1) / m.batch()));
+  return loss;
+}
+}  // namespace
+
+TEST_CASE("the loss falls with every optimizer on synthetic data") {
+  const ModelSpec spec = ModelSpec(20).dense(8, Activation::selu).dense(4, Activation::selu).dense_transpose(1, Activation::selu).dense_transpose(0, Activation::sigmoid);
+  const auto x = synthetic(100, 20, 3);  // 100 rows, batch 16: the last batch has 4 rows
+  struct Case {
+    Optimizer kind;
+    float lr;
+  };
+  for (const Case c : {Case{Optimizer::sgd, 1.0f}, Case{Optimizer::momentum, 0.1f}, Case{Optimizer::nesterov, 0.1f}, Case{Optimizer::adam, 0.01f}}) {
+    CAPTURE(static_cast<int>(c.kind));
+    BoundModel bm(spec, PlanOptions{.batch = 16, .optimizer = c.kind});
+    bm.model.init_glorot(5);
+    EvalResult before, after;
+    REQUIRE(evaluate(bm.model, {x.data(), 100, 20, 20}, {}, Loss::binary_crossentropy, &before) == Status::ok);
+    double first = 0;
+    const double last = run_epochs(bm.model, x, 100, 30, 9, {.kind = c.kind, .lr = c.lr}, &first);
+    REQUIRE(evaluate(bm.model, {x.data(), 100, 20, 20}, {}, Loss::binary_crossentropy, &after) == Status::ok);
+    CHECK(last < first);
+    CHECK(after.loss < before.loss - 0.01);
+  }
+}
+
+TEST_CASE("training is deterministic for a seed") {
+  const ModelSpec spec = ModelSpec(20).dense(6, Activation::selu).dense(20, Activation::sigmoid);
+  const auto x = synthetic(64, 20, 4);
+  BoundModel a(spec, PlanOptions{.batch = 8}), b(spec, PlanOptions{.batch = 8}), c(spec, PlanOptions{.batch = 8});
+  a.model.init_glorot(1);
+  b.model.init_glorot(1);
+  c.model.init_glorot(1);
+  const double la = run_epochs(a.model, x, 64, 3, 11, {.lr = 0.5f}, nullptr);
+  const double lb = run_epochs(b.model, x, 64, 3, 11, {.lr = 0.5f}, nullptr);
+  const double lc = run_epochs(c.model, x, 64, 3, 12, {.lr = 0.5f}, nullptr);
+  CHECK(la == lb);
+  CHECK(la != lc);  // another epoch order
+}
+
+TEST_CASE("a non-finite loss stops the step and leaves the weights alone") {
+  const ModelSpec spec = ModelSpec(4).dense(3, Activation::selu).dense(4, Activation::sigmoid);
+  BoundModel bm(spec, PlanOptions{.batch = 2});
+  bm.model.init_glorot(2);
+  std::vector<float> x = {0.1f, 0.2f, 0.3f, 0.4f, 0.5f, std::numeric_limits<float>::quiet_NaN(), 0.1f, 0.2f};
+  std::vector<float> before(param_count(spec)), after(param_count(spec));
+  bm.model.get_params(before.data(), before.size());
+  float loss = 0;
+  CHECK(train_step(bm.model, {x.data(), 2, 4, 4}, {x.data(), 2, 4, 4}, Loss::binary_crossentropy, {.lr = 0.1f}, 1, &loss) == Status::non_finite);
+  bm.model.get_params(after.data(), after.size());
+  CHECK(before == after);
+}
+
+TEST_CASE("training setup is checked once, up front") {
+  const ModelSpec selu_out = ModelSpec(4).dense(4, Activation::selu);
+  BoundModel bm(selu_out, PlanOptions{.batch = 2});
+  CHECK(check_training_setup(bm.model, Loss::binary_crossentropy, {}) == Status::invalid_model);  // BCE needs a sigmoid
+  CHECK(check_training_setup(bm.model, Loss::mse, {}) == Status::ok);
+  CHECK(check_training_setup(bm.model, Loss::mse, {.kind = Optimizer::adam}) == Status::invalid_argument);  // no state planned
+  CHECK(check_training_setup(bm.model, Loss::mse, {.lr = -1.0f}) == Status::invalid_argument);
+  BoundModel infer(selu_out, PlanOptions{.batch = 2, .train = Trainable::none});
+  CHECK(check_training_setup(infer.model, Loss::mse, {}) == Status::invalid_argument);
+}
+
+TEST_CASE("rounded accuracy counts elements whose rounding agrees") {
+  const float y[4] = {0.2f, 0.7f, 0.49f, 0.51f};
+  const float t[4] = {0.0f, 1.0f, 1.0f, 0.0f};
+  CHECK(rounded_matches({y, 2, 2, 2}, {t, 2, 2, 2}) == 2);
+}
