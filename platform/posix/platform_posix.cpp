@@ -26,4 +26,6 @@ void fatal(const char* what) {
   std::abort();
 }
 
+int vformat(char* buf, std::size_t n, const char* fmt, va_list ap) { return std::vsnprintf(buf, n, fmt, ap); }
+
 }  // namespace mote::platform
