@@ -3,9 +3,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <cerrno>
+#include <cinttypes>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -15,25 +15,98 @@ namespace mote::io {
 
 namespace {
 
-constexpr char kMagic[4] = {'M', 'O', 'T', 'E'};
-constexpr uint32_t kVersion = 1;
-constexpr uint32_t kByteOrder = 0x01020304;
-// header: magic, version, byte order, input, num_layers; per layer 4 x u32;
-// u64 param count; params f32; u32 CRC32 of all that precedes it.
+// A read-only file descriptor, closed on scope exit. No heap.
+struct Fd {
+  int fd = -1;
+  ~Fd() {
+    if (fd >= 0) ::close(fd);
+  }
+};
 
-void put_bytes(std::vector<uint8_t>& b, const void* p, std::size_t n) {
-  const std::size_t at = b.size();
-  b.resize(at + n);
-  if (n) std::memcpy(b.data() + at, p, n);
+Status open_sized(const char* path, Fd* f, uint64_t* size, Error* err) {
+  f->fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (f->fd < 0) return err->set(Status::io_error, "%s: cannot open: %s", path, std::strerror(errno));
+  struct stat st;
+  if (::fstat(f->fd, &st) != 0) return err->set(Status::io_error, "%s: cannot stat: %s", path, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return err->set(Status::bad_file, "%s: not a regular file", path);
+  *size = static_cast<uint64_t>(st.st_size);
+  return Status::ok;
 }
-void put32(std::vector<uint8_t>& b, uint32_t v) { put_bytes(b, &v, 4); }
-uint32_t get32(const uint8_t* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
+
+// Reads exactly n bytes at off; a short read means the file shrank.
+Status pread_full(const char* path, int fd, uint64_t off, void* buf, std::size_t n, Error* err) {
+  auto* p = static_cast<unsigned char*>(buf);
+  while (n > 0) {
+    const ssize_t r = ::pread(fd, p, n, static_cast<off_t>(off));
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return err->set(Status::io_error, "%s: read failed: %s", path, std::strerror(errno));
+    if (r == 0) return err->set(Status::bad_file, "%s: the file shrank while being read", path);
+    p += r;
+    n -= static_cast<std::size_t>(r);
+    off += static_cast<uint64_t>(r);
+  }
+  return Status::ok;
+}
+
+constexpr std::size_t kChunk = 16384;  // a multiple of 4: floats never straddle two chunks
+
+// Pass 1 of the streaming reader: the whole file is validated, nothing kept
+// but the spec and the table.
+Status probe(const char* path, int fd, uint64_t size, Image* img, ModelSpec* spec, const ImageSection** params,
+             Error* err) {
+  unsigned char head[kImageMaxHead];
+  const std::size_t head_n = size < kImageMaxHead ? static_cast<std::size_t>(size) : kImageMaxHead;
+  Status s = pread_full(path, fd, 0, head, head_n, err);
+  if (s != Status::ok) return s;
+  ImageError why;
+  if (parse_image_table(head, head_n, size, img, &why) != Status::ok) return image_error(path, why, err);
+  unsigned char layers[kLayerTableMaxBytes];
+  unsigned char chunk[kChunk];
+  const ImageSection* lt = img->find(kTagLayers);
+  for (int i = 0; i < img->count; ++i) {
+    const ImageSection& sec = img->sections[i];
+    uint32_t crc = 0;
+    for (std::size_t done = 0; done < sec.bytes;) {
+      const std::size_t n = sec.bytes - done < kChunk ? sec.bytes - done : kChunk;
+      s = pread_full(path, fd, sec.offset + done, chunk, n, err);
+      if (s != Status::ok) return s;
+      crc = crc32_update(crc, chunk, n);
+      if (&sec == lt && done + n <= sizeof layers) std::memcpy(layers + done, chunk, n);
+      done += n;
+    }
+    if (crc != sec.crc) {
+      why = ImageError{};
+      why.what = "section checksum mismatch (corrupt data)";
+      return image_error(path, why, err);
+    }
+  }
+  if (lt && lt->bytes > sizeof layers) {
+    why = ImageError{};
+    why.what = "layer table: larger than 8 layers need";
+    return image_error(path, why, err);
+  }
+  if (check_model_sections(*img, lt ? layers : nullptr, spec, params, &why) != Status::ok)
+    return image_error(path, why, err);
+  return Status::ok;
+}
+
+std::string dir_of(const char* path) {
+  const char* slash = std::strrchr(path, '/');
+  if (!slash) return ".";
+  if (slash == path) return "/";
+  return std::string(path, static_cast<std::size_t>(slash - path));
 }
 
 }  // namespace
+
+Status image_error(const char* path, const ImageError& why, Error* err) {
+  char layer[32] = "";
+  char values[96] = "";
+  if (why.layer >= 0) std::snprintf(layer, sizeof layer, " (layer %d)", why.layer);
+  if (why.has_values)
+    std::snprintf(values, sizeof values, " (expected %" PRIu64 ", got %" PRIu64 ")", why.expected, why.actual);
+  return err->set(Status::bad_file, "%s: %s%s%s", path, why.what, layer, values);
+}
 
 Status write_file_atomic(const char* path, const void* data, std::size_t size, Error* err) {
   const std::string tmp = std::string(path) + ".tmp." + std::to_string(getpid());
@@ -53,92 +126,118 @@ Status write_file_atomic(const char* path, const void* data, std::size_t size, E
     p += w;
     left -= static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if (::fsync(fd) != 0) {
+    const int e = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return err->set(Status::io_error, "%s: fsync failed: %s", tmp.c_str(), std::strerror(e));
+  }
+  if (::close(fd) != 0) {
     const int e = errno;
     ::unlink(tmp.c_str());
-    return err->set(Status::io_error, "%s: fsync/close failed: %s", tmp.c_str(), std::strerror(e));
+    return err->set(Status::io_error, "%s: close failed: %s", tmp.c_str(), std::strerror(e));
   }
   if (::rename(tmp.c_str(), path) != 0) {
     const int e = errno;
     ::unlink(tmp.c_str());
     return err->set(Status::io_error, "%s: rename failed: %s", path, std::strerror(e));
   }
+  // Make the rename itself durable. A folder that cannot be opened or synced
+  // (some file systems) still has the complete file: not an error.
+  const int dfd = ::open(dir_of(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)::fsync(dfd);
+    ::close(dfd);
+  }
   return Status::ok;
 }
 
-Status save_model(const char* path, const ModelSpec& spec, const float* params, std::size_t n, Error* err) {
-  if (validate(spec) != Status::ok) return err->set(Status::invalid_model, "%s: refusing to save an invalid model", path);
-  if (n != param_count(spec)) return err->set(Status::shape_mismatch, "%s: %zu parameters for a model of %zu", path, n, param_count(spec));
-  std::vector<uint8_t> b;
-  put_bytes(b, kMagic, 4);
-  put32(b, kVersion);
-  put32(b, kByteOrder);
-  put32(b, static_cast<uint32_t>(spec.input));
-  put32(b, static_cast<uint32_t>(spec.num_layers));
-  for (int i = 0; i < spec.num_layers; ++i) {
-    const LayerSpec& l = spec.layers[i];
-    put32(b, static_cast<uint32_t>(l.kind) | (static_cast<uint32_t>(l.act) << 8) |
-                 (static_cast<uint32_t>(static_cast<uint8_t>(l.tie)) << 16));
-    put32(b, static_cast<uint32_t>(l.in));
-    put32(b, static_cast<uint32_t>(l.out));
-    put32(b, 0);
-  }
-  put32(b, static_cast<uint32_t>(n));
-  put32(b, static_cast<uint32_t>(static_cast<uint64_t>(n) >> 32));
-  put_bytes(b, params, n * sizeof(float));
-  put32(b, static_cast<uint32_t>(crc32(0L, b.data(), static_cast<uInt>(b.size()))));
+Status read_file(const char* path, std::size_t max_bytes, std::vector<unsigned char>* out, Error* err) {
+  Fd f;
+  uint64_t size = 0;
+  Status s = open_sized(path, &f, &size, err);
+  if (s != Status::ok) return s;
+  if (size > max_bytes)
+    return err->set(Status::bad_file, "%s: %" PRIu64 " bytes, more than the %zu this reader accepts", path, size,
+                    max_bytes);
+  out->resize(static_cast<std::size_t>(size));
+  return pread_full(path, f.fd, 0, out->data(), out->size(), err);
+}
+
+Status write_image_file(const char* path, const ImageSection* sections, int n, Error* err) {
+  const std::size_t bytes = image_bytes(sections, n);
+  if (bytes == 0) return err->set(Status::invalid_argument, "%s: bad section list", path);
+  std::vector<unsigned char> b(bytes);
+  if (write_image(sections, n, b.data(), b.size()) != bytes)
+    return err->set(Status::invalid_argument, "%s: cannot encode the file", path);
   return write_file_atomic(path, b.data(), b.size(), err);
 }
 
+Status save_model(const char* path, const ModelSpec& spec, const float* params, std::size_t n, Error* err) {
+  unsigned char layers[kLayerTableMaxBytes];
+  const std::size_t lb = encode_layer_table(spec, layers);
+  if (lb == 0) return err->set(Status::invalid_model, "%s: refusing to save an invalid model", path);
+  if (n != param_count(spec))
+    return err->set(Status::shape_mismatch, "%s: %zu parameters for a model of %zu", path, n, param_count(spec));
+  const ImageSection sections[] = {
+      {kTagLayers, ImageDtype::bytes, layers, lb, 0, 0},
+      {kTagParams, ImageDtype::f32, reinterpret_cast<const unsigned char*>(params), n * sizeof(float), 0, 0},
+  };
+  return write_image_file(path, sections, 2, err);
+}
+
 Status load_model(const char* path, LoadedModel* out, Error* err) {
-  FILE* f = std::fopen(path, "rb");
-  if (!f) return err->set(Status::io_error, "%s: cannot open: %s", path, std::strerror(errno));
-  std::vector<uint8_t> b;
-  uint8_t buf[65536];
-  std::size_t got;
-  while ((got = std::fread(buf, 1, sizeof buf, f)) > 0) {
-    put_bytes(b, buf, got);
-    if (b.size() > (std::size_t{1} << 31)) break;
-  }
-  const bool read_error = std::ferror(f) != 0;
-  std::fclose(f);
-  if (read_error) return err->set(Status::io_error, "%s: read failed", path);
-  const std::size_t size = b.size();
-  if (size < 20 || std::memcmp(b.data(), kMagic, 4) != 0)
-    return err->set(Status::bad_file, "%s: not a mote model file (bad magic)", path);
-  const uint32_t version = get32(&b[4]);
-  if (version != kVersion) return err->set(Status::bad_file, "%s: unsupported format version %u", path, version);
-  if (get32(&b[8]) != kByteOrder) return err->set(Status::bad_file, "%s: written with another byte order", path);
-  const uint32_t crc = get32(&b[size - 4]);
-  if (crc != static_cast<uint32_t>(crc32(0L, b.data(), static_cast<uInt>(size - 4))))
-    return err->set(Status::bad_file, "%s: checksum mismatch (corrupt or truncated)", path);
+  std::vector<unsigned char> b;
+  Status s = read_file(path, std::size_t{1} << 32, &b, err);
+  if (s != Status::ok) return s;
+  ModelImage img;
+  ImageError why;
+  if (parse_model_image(b.data(), b.size(), &img, &why) != Status::ok) return image_error(path, why, err);
+  out->spec = img.spec;
+  out->params.resize(img.param_floats);
+  if (img.param_floats) std::memcpy(out->params.data(), img.params, img.param_floats * sizeof(float));
+  return Status::ok;
+}
+
+Status probe_model_file(const char* path, ModelSpec* spec, Error* err) {
+  Fd f;
+  uint64_t size = 0;
+  Status s = open_sized(path, &f, &size, err);
+  if (s != Status::ok) return s;
+  Image img;
+  const ImageSection* params = nullptr;
+  return probe(path, f.fd, size, &img, spec, &params, err);
+}
+
+Status load_model_into(const char* path, const PlanOptions& opts, void* arena, std::size_t arena_size, Model* m,
+                       Error* err) {
+  Fd f;
+  uint64_t size = 0;
+  Status s = open_sized(path, &f, &size, err);
+  if (s != Status::ok) return s;
+  Image img;
   ModelSpec spec;
-  spec.input = static_cast<int32_t>(get32(&b[12]));
-  const uint32_t layers = get32(&b[16]);
-  if (layers == 0 || layers > static_cast<uint32_t>(kMaxLayers))
-    return err->set(Status::bad_file, "%s: %u layers (1..%d allowed)", path, layers, kMaxLayers);
-  spec.num_layers = static_cast<int32_t>(layers);
-  std::size_t off = 20;
-  if (size < off + layers * 16 + 8 + 4) return err->set(Status::bad_file, "%s: truncated layer table", path);
-  for (uint32_t i = 0; i < layers; ++i, off += 16) {
-    const uint32_t w = get32(&b[off]);
-    LayerSpec& l = spec.layers[i];
-    l.kind = static_cast<LayerKind>(w & 0xff);
-    l.act = static_cast<Activation>((w >> 8) & 0xff);
-    l.tie = static_cast<int8_t>(static_cast<uint8_t>((w >> 16) & 0xff));
-    l.in = static_cast<int32_t>(get32(&b[off + 4]));
-    l.out = static_cast<int32_t>(get32(&b[off + 8]));
+  const ImageSection* ps = nullptr;
+  s = probe(path, f.fd, size, &img, &spec, &ps, err);
+  if (s != Status::ok) return s;
+  const std::size_t need = arena_bytes(spec, opts);
+  if (need == 0) return err->set(Status::invalid_argument, "%s: the plan options do not fit this model", path);
+  s = m->bind(spec, opts, arena, arena_size);
+  if (s == Status::arena_too_small)
+    return err->set(s, "%s: the model needs an arena of %zu bytes, %zu given", path, need, arena_size);
+  if (s != Status::ok) return err->set(s, "%s: cannot bind the model: %s", path, status_message(s));
+  unsigned char chunk[kChunk];
+  uint32_t crc = 0;
+  for (std::size_t done = 0; done < ps->bytes;) {
+    const std::size_t n = ps->bytes - done < kChunk ? ps->bytes - done : kChunk;
+    s = pread_full(path, f.fd, ps->offset + done, chunk, n, err);
+    if (s != Status::ok) return s;
+    crc = crc32_update(crc, chunk, n);
+    set_params_range(m, done / 4, chunk, n / 4);
+    done += n;
   }
-  if (validate(spec) != Status::ok) return err->set(Status::bad_file, "%s: invalid layer table", path);
-  const uint64_t n = uint64_t{get32(&b[off])} | (uint64_t{get32(&b[off + 4])} << 32);
-  off += 8;
-  if (n != param_count(spec)) return err->set(Status::bad_file, "%s: %llu parameters for a model of %zu", path, static_cast<unsigned long long>(n), param_count(spec));
-  if (size - 4 - off != n * sizeof(float))
-    return err->set(Status::bad_file, "%s: parameter block is %zu bytes, expected %llu", path, size - 4 - off,
-                    static_cast<unsigned long long>(n * sizeof(float)));
-  out->spec = spec;
-  out->params.resize(static_cast<std::size_t>(n));
-  std::memcpy(out->params.data(), &b[off], static_cast<std::size_t>(n) * sizeof(float));
+  if (crc != ps->crc)
+    return err->set(Status::bad_file, "%s: the file changed while being read (parameter checksum mismatch)", path);
   return Status::ok;
 }
 
