@@ -79,4 +79,17 @@ std::size_t epoch_gather_floats(const Model& model, bool separate_target);
 Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
                    double* mean_loss);
 
+// Where an epoch stands: steps done, and the loss sum and rows of those steps.
+struct EpochCursor {
+  int64_t step = 0;
+  double loss_sum = 0;
+  int64_t rows = 0;
+};
+// train_epoch, resumable (checkpoints): `rng` must be in its state at the
+// epoch's start; the order is reshuffled from it as train_epoch does, the
+// first cursor->step steps are skipped, and *cursor is advanced after every
+// step, before ctx.progress is called. From a fresh cursor it is train_epoch.
+Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
+                        EpochCursor* cursor, double* mean_loss);
+
 }  // namespace mote

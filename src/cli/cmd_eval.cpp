@@ -37,15 +37,18 @@ int cmd_eval(int argc, char** argv) {
   }
   int64_t limit = 0, batch = 256;
   if (!a.integer("limit", 1, INT32_MAX, &limit) || !a.integer("batch", 1, 65536, &batch)) return kExitBadInput;
+  // A model file or a checkpoint: validated whole (every CRC32) before the
+  // arena is sized, then streamed into it with no other heap use.
+  const char* path = a.str("load", "");
   io::Error err;
-  io::LoadedModel lm;
-  if (io::load_model(a.str("load", ""), &lm, &err) != Status::ok) {
+  ModelSpec spec;
+  if (io::probe_model_file(path, &spec, &err) != Status::ok) {
     std::fprintf(stderr, "mote eval: %s\n", err.message);
-    return err.status == Status::io_error ? kExitBadInput : kExitBadInput;
+    return kExitBadInput;
   }
-  if (lm.spec.input != 784 || lm.spec.output() != 784) {
-    std::fprintf(stderr, "mote eval: %s: the model maps %d -> %d values; Fashion-MNIST needs 784 -> 784\n",
-                 a.str("load", ""), lm.spec.input, lm.spec.output());
+  if (spec.input != 784 || spec.output() != 784) {
+    std::fprintf(stderr, "mote eval: %s: the model maps %d -> %d values; Fashion-MNIST needs 784 -> 784\n", path,
+                 spec.input, spec.output());
     return kExitBadInput;
   }
   PlanOptions po;
@@ -53,10 +56,12 @@ int cmd_eval(int argc, char** argv) {
   po.train = Trainable::none;
   ArenaBuffer buf;
   Model m;
-  if (!buf.allocate(arena_bytes(lm.spec, po))) return fail_status("eval", "arena", Status::arena_too_small);
-  Status s = m.bind(lm.spec, po, buf.data, buf.size);
-  if (s == Status::ok) s = m.set_params(lm.params.data(), lm.params.size());
-  if (s != Status::ok) return fail_status("eval", "bind", s);
+  if (!buf.allocate(arena_bytes(spec, po))) return fail_status("eval", "arena", Status::arena_too_small);
+  if (io::load_model_into(path, po, buf.data, buf.size, &m, &err) != Status::ok) {
+    std::fprintf(stderr, "mote eval: %s\n", err.message);
+    return err.status == Status::bad_file ? kExitBadInput : kExitFailure;
+  }
+  Status s = Status::ok;
 
   io::Dataset data;
   if (io::load_fashion_mnist(a.str("data", io::kDefaultDataDir), static_cast<int>(limit), &data, &err) != Status::ok) {

@@ -1,4 +1,5 @@
 // mote train: the reference schedules of shared/reference/README.md.
+#include <signal.h>
 #include <unistd.h>
 
 #include <cmath>
@@ -11,6 +12,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/report.h"
+#include "io/checkpoint.h"
 #include "io/idx.h"
 #include "io/model_file.h"
 #include "mote/model.h"
@@ -32,6 +34,10 @@ constexpr FlagSpec kFlags[] = {
     {"data", true, "folder of the Fashion-MNIST .gz files"},
     {"save", true, "write the trained model to FILE"},
     {"report", true, "write a JSON report to FILE"},
+    {"checkpoint", true, "save a checkpoint to FILE after every epoch (and on SIGINT/SIGTERM)"},
+    {"checkpoint-every", true, "also save the checkpoint every N steps"},
+    {"resume", true, "continue the run recorded in checkpoint FILE up to --epochs"},
+    {"stop-after", true, "stop after N steps as if interrupted (tests)"},
     {"help", false, "show this help"},
 };
 constexpr int kNumFlags = sizeof kFlags / sizeof kFlags[0];
@@ -51,6 +57,65 @@ struct Options {
   int64_t seed = 42;
   int64_t limit = 0;
 };
+
+// Checkpointing of a one-stage run (stacked, tied): --checkpoint, --resume,
+// signals, the numerical guard. See docs/model-format.md, "Checkpoints".
+volatile int g_stop = 0;            // set by the signal handler or --stop-after
+volatile sig_atomic_t g_signal = 0; // the signal that stopped us, 0 for --stop-after
+
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+  g_stop = 1;
+}
+
+struct CheckpointControl {
+  const char* path = nullptr;           // nullptr: no checkpoints
+  const char* resume_path = nullptr;
+  int64_t every = 0;                    // steps; 0: at epoch ends only
+  int64_t stop_after = 0;               // steps run by this process; 0: never
+  const io::Checkpoint* resume = nullptr;
+  io::TrainState base{};                // model name, seed, batch, limit
+  bool saved = false;                   // a checkpoint of this run exists on disk
+  char last_saved[64] = "none";         // where the last good checkpoint stands
+  bool interrupted = false;             // stopped before the last epoch; exit with `exit_code`
+  int exit_code = 0;
+};
+
+bool all_finite(const float* p, std::size_t n) {
+  float acc = 0.0f;
+  for (std::size_t i = 0; i < n; ++i) acc += p[i] * 0.0f;  // NaN/inf survive *0
+  return acc == 0.0f;
+}
+
+// Writes the checkpoint of `model` at a position. Returns false (after the
+// message) when it cannot be written or the weights are not finite: the last
+// good checkpoint stays as it was.
+bool write_checkpoint(CheckpointControl* c, const Model& model, const io::TrainState& pos,
+                      const std::vector<double>& history) {
+  io::Checkpoint ck;
+  ck.spec = model.spec();
+  ck.params.resize(model.param_count());
+  model.get_params(ck.params.data(), ck.params.size());
+  if (!all_finite(ck.params.data(), ck.params.size())) {
+    std::fprintf(stderr, "mote train: a weight became NaN/inf; not overwriting %s (last good checkpoint: %s)\n", c->path,
+                 c->last_saved);
+    return false;
+  }
+  const std::size_t nopt =
+      static_cast<std::size_t>(optimizer_slots(model.plan().optimizer)) * model.trainable_count();
+  if (nopt) ck.opt_state.assign(model.optimizer_state(), model.optimizer_state() + nopt);
+  ck.state = pos;
+  ck.history = history;
+  io::Error err;
+  if (io::save_checkpoint(c->path, ck, &err) != Status::ok) {
+    std::fprintf(stderr, "mote train: %s\n", err.message);
+    return false;
+  }
+  c->saved = true;
+  std::snprintf(c->last_saved, sizeof c->last_saved, "epoch %d, step %lld of the next", pos.epochs_done,
+                static_cast<long long>(pos.step_in_epoch));
+  return true;
+}
 
 OptimizerConfig make_optimizer(const Options& o, float schedule_lr) {
   OptimizerConfig c;
@@ -94,6 +159,40 @@ void draw_progress(void* user, int64_t step, int64_t steps, double running_loss)
   std::fflush(stderr);
 }
 
+// What the per-step hook needs to save a mid-epoch checkpoint.
+struct StepHook {
+  Progress* prog = nullptr;
+  CheckpointControl* ctl = nullptr;
+  const Model* model = nullptr;
+  const EpochCursor* cursor = nullptr;
+  io::TrainState pos{};            // filled at the epoch's start
+  const int64_t* global_step = nullptr;
+  const std::vector<double>* history = nullptr;
+  int64_t run_steps = 0;           // steps run by this process
+  bool failed = false;
+};
+
+void step_hook(void* user, int64_t step, int64_t steps, double running_loss) {
+  auto* h = static_cast<StepHook*>(user);
+  draw_progress(h->prog, step, steps, running_loss);
+  ++h->run_steps;
+  CheckpointControl* c = h->ctl;
+  if (!c || !c->path) return;
+  if (c->stop_after > 0 && h->run_steps >= c->stop_after) g_stop = 1;
+  if (g_stop || step == steps) return;  // the caller saves at the stop and at the epoch's end
+  if (c->every > 0 && *h->global_step % c->every == 0) {
+    io::TrainState pos = h->pos;
+    pos.step_in_epoch = h->cursor->step;
+    pos.loss_sum = h->cursor->loss_sum;
+    pos.rows_seen = h->cursor->rows;
+    pos.global_step = *h->global_step;
+    if (!write_checkpoint(c, *h->model, pos, *h->history)) {
+      h->failed = true;
+      g_stop = 1;
+    }
+  }
+}
+
 // ------------------------------------------------------------ one stage
 
 struct StageResult {
@@ -105,7 +204,8 @@ struct StageResult {
 // Trains `model` for the stage's epochs on `train` (target = input unless
 // given), validating on `valid` after each epoch. Returns an exit code.
 int run_stage(const Stage& st, const Options& o, Model& model, ConstMatrixView train, ConstMatrixView train_t,
-              ConstMatrixView valid, ConstMatrixView valid_t, Rng& rng, StageResult* r) {
+              ConstMatrixView valid, ConstMatrixView valid_t, Rng& rng, StageResult* r,
+              CheckpointControl* ctl = nullptr) {
   const OptimizerConfig opt = make_optimizer(o, st.lr);
   Status s = check_training_setup(model, st.loss, opt);
   if (s != Status::ok) return fail_status("train", st.label, s);
@@ -126,22 +226,81 @@ int run_stage(const Stage& st, const Options& o, Model& model, ConstMatrixView t
   ctx.gather = gather.data();
   ctx.progress = draw_progress;
   ctx.user = &prog;
+  // Checkpoints: the position and history of the run, and the hook that
+  // saves every N steps. Without ctl this is the plain loop.
+  const bool ckpt = ctl && ctl->path;
+  std::vector<double> history;  // train, valid, valid-acc per completed epoch
+  EpochCursor cursor;
+  StepHook hook;
+  int first = 1;
+  if (ctl && ctl->resume) {
+    const io::TrainState& rs = ctl->resume->state;
+    history = ctl->resume->history;
+    for (std::size_t k = 0; k + 2 < history.size(); k += 3) {
+      r->train_hist.push_back(history[k]);
+      r->valid_hist.push_back(history[k + 1]);
+      r->train_loss = history[k];
+      r->valid_loss = history[k + 1];
+      r->valid_acc = history[k + 2];
+    }
+    first = rs.epochs_done + 1;
+    step = rs.global_step;
+    rng.restore(rs.rng_state, rs.rng_inc);
+    cursor.step = rs.step_in_epoch;
+    cursor.loss_sum = rs.loss_sum;
+    cursor.rows = rs.rows_seen;
+    ctx.optimizer = rs.optimizer;
+  }
+  if (ctl) {
+    hook.prog = &prog;
+    hook.ctl = ctl;
+    hook.model = &model;
+    hook.cursor = &cursor;
+    hook.global_step = &step;
+    hook.history = &history;
+    hook.pos = ctl->base;
+    hook.pos.loss = st.loss;
+    hook.pos.optimizer = ctx.optimizer;
+    ctx.progress = step_hook;
+    ctx.user = &hook;
+    ctx.stop = &g_stop;
+  }
+  history.reserve(3 * static_cast<std::size_t>(st.epochs > 0 ? st.epochs : 0));  // no heap call per epoch
   double train_seconds = 0;
-  for (int e = 1; e <= st.epochs; ++e) {
+  int trained = 0;
+  for (int e = first; e <= st.epochs; ++e) {
+    if (g_stop) break;
     prog.epoch = e;
     prog.start_us = platform::now_us();
     double train_loss = 0;
     const uint64_t t0 = platform::now_us();
-    s = train_epoch(model, train, train_t, rng, ctx, &train_loss);
+    hook.pos.epochs_done = e - 1;
+    hook.pos.rng_state = rng.state();  // the shuffle of epoch e starts here
+    hook.pos.rng_inc = rng.increment();
+    s = train_epoch_from(model, train, train_t, rng, ctx, &cursor, &train_loss);
     const double secs = static_cast<double>(platform::now_us() - t0) * 1e-6;
     if (prog.tty) std::fprintf(stderr, "\r%*s\r", 100, "");
-    if (s == Status::non_finite) {
-      std::fprintf(stderr, "mote train: %s: the loss or a gradient became NaN/inf in epoch %d; lower --lr\n", st.label,
-                   e);
+    if (s == Status::non_finite || (s == Status::ok && !all_finite(model.trainable(), model.trainable_count()))) {
+      std::fprintf(stderr, "mote train: %s: the loss, a gradient or a weight became NaN/inf in epoch %d; training stopped",
+                   st.label, e);
+      if (ckpt) std::fprintf(stderr, "; the last good checkpoint %s (%s) is kept", ctl->path, ctl->last_saved);
+      std::fprintf(stderr, "; lower --lr\n");
       return kExitFailure;
     }
     if (s != Status::ok) return fail_status("train", st.label, s);
+    if (hook.failed) return kExitFailure;
     train_seconds += secs;
+    const int64_t steps = (static_cast<int64_t>(train.rows) + model.batch() - 1) / model.batch();
+    if (cursor.step < steps) {  // stopped inside the epoch
+      io::TrainState pos = hook.pos;
+      pos.step_in_epoch = cursor.step;
+      pos.loss_sum = cursor.loss_sum;
+      pos.rows_seen = cursor.rows;
+      pos.global_step = step;
+      if (ckpt && !write_checkpoint(ctl, model, pos, history)) return kExitFailure;
+      break;
+    }
+    ++trained;
     EvalResult v;
     s = evaluate(model, valid, valid_t, st.loss, &v);
     if (s != Status::ok) return fail_status("train", "validation", s);
@@ -153,9 +312,31 @@ int run_stage(const Stage& st, const Options& o, Model& model, ConstMatrixView t
     std::printf("%-10s epoch %2d/%d  train %.4f  valid %.4f  valid-acc %.4f  %.2f s\n", st.label, e, st.epochs,
                 train_loss, v.loss, v.rounded_accuracy, secs);
     std::fflush(stdout);
+    cursor = EpochCursor{};
+    history.push_back(train_loss);
+    history.push_back(v.loss);
+    history.push_back(v.rounded_accuracy);
+    if (ckpt) {
+      io::TrainState pos = hook.pos;
+      pos.epochs_done = e;
+      pos.step_in_epoch = 0;
+      pos.rng_state = rng.state();
+      pos.rng_inc = rng.increment();
+      pos.global_step = step;
+      if (!write_checkpoint(ctl, model, pos, history)) return kExitFailure;
+    }
   }
+  if (ctl && g_stop && ckpt && (first + trained <= st.epochs)) {
+    ctl->interrupted = true;
+    ctl->exit_code = g_signal ? 128 + g_signal : kExitOk;
+    std::fprintf(stderr, "mote train: %s: checkpoint %s written (%s); continue with --resume %s\n",
+                 g_signal ? (g_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)") : "stopped",
+                 ctl->path, ctl->last_saved, ctl->path);
+    return kExitOk;
+  }
+
   r->epochs = st.epochs;
-  r->seconds_per_epoch = st.epochs > 0 ? train_seconds / st.epochs : 0;
+  r->seconds_per_epoch = trained > 0 ? train_seconds / trained : 0;
   return kExitOk;
 }
 
@@ -196,7 +377,7 @@ void encode(Model& m, ConstMatrixView x, std::vector<float>& out) {
 
 int epochs_or(const Options& o, int schedule) { return o.epochs >= 0 ? static_cast<int>(o.epochs) : schedule; }
 
-int train_one(const char* name, const Options& o, const io::Dataset& d, Trained* t) {
+int train_one(const char* name, const Options& o, const io::Dataset& d, Trained* t, CheckpointControl* ctl) {
   t->name = name;
   const auto seed = static_cast<uint64_t>(o.seed);
   Rng rng(seed, 7);  // the epoch order; the weights use `seed` on their own stream
@@ -207,8 +388,20 @@ int train_one(const char* name, const Options& o, const io::Dataset& d, Trained*
     const bool tied = !std::strcmp(name, "tied");
     const Stage st{name, Loss::binary_crossentropy, 1.5f, epochs_or(o, tied ? 10 : 20)};
     if (!bind_fresh(model, arena, *spec, o, seed)) return fail_status("train", "arena", Status::arena_too_small);
-    const int rc = run_stage(st, o, model, d.train(), none, d.valid(), none, rng, &t->result);
-    if (rc != kExitOk) return rc;
+    if (ctl->resume) {  // the recorded weights and optimizer moments
+      const io::Checkpoint& ck = *ctl->resume;
+      const std::size_t nopt =
+          static_cast<std::size_t>(optimizer_slots(model.plan().optimizer)) * model.trainable_count();
+      if (ck.opt_state.size() != nopt) {
+        std::fprintf(stderr, "mote train: %s: %zu optimizer values, the %s model's optimizer needs %zu\n",
+                     ctl->resume_path, ck.opt_state.size(), name, nopt);
+        return kExitBadInput;
+      }
+      model.set_params(ck.params.data(), ck.params.size());
+      if (nopt) std::memcpy(model.optimizer_state(), ck.opt_state.data(), nopt * sizeof(float));
+    }
+    const int rc = run_stage(st, o, model, d.train(), none, d.valid(), none, rng, &t->result, ctl);
+    if (rc != kExitOk || ctl->interrupted) return rc;
     t->spec = *spec;
   } else {  // greedy layer-wise
     Model ae1, ae2;
@@ -291,7 +484,7 @@ int cmd_train(int argc, char** argv) {
       !a.real("lr", 0.0, 1e6, &o.lr) || !a.integer("seed", 0, INT64_MAX, &o.seed) ||
       !a.integer("limit", 1, INT32_MAX, &o.limit))
     return kExitBadInput;
-  const char* opt = a.str("optimizer", "sgd");
+  const char* opt = a.str("optimizer", "sgd");  // reassigned by --resume
   if (!std::strcmp(opt, "sgd")) o.optimizer = Optimizer::sgd;
   else if (!std::strcmp(opt, "momentum")) o.optimizer = Optimizer::momentum;
   else if (!std::strcmp(opt, "nesterov")) o.optimizer = Optimizer::nesterov;
@@ -320,11 +513,75 @@ int cmd_train(int argc, char** argv) {
     std::fprintf(stderr, "mote train: --save and --report take a single --model\n");
     return kExitBadInput;
   }
+  CheckpointControl ctl;
+  io::Checkpoint resume;
+  io::Error err;
+  if (!a.integer("checkpoint-every", 1, INT64_MAX, &ctl.every) || !a.integer("stop-after", 1, INT64_MAX, &ctl.stop_after))
+    return kExitBadInput;
+  const bool checkpointing = a.has("checkpoint") || a.has("resume");
+  if ((a.has("checkpoint-every") || a.has("stop-after")) && !checkpointing) {
+    std::fprintf(stderr, "mote train: --checkpoint-every and --stop-after need --checkpoint FILE\n");
+    return kExitBadInput;
+  }
+  if (a.has("resume")) {
+    ctl.resume_path = a.str("resume", "");
+    if (io::load_checkpoint(ctl.resume_path, &resume, &err) != Status::ok) {
+      std::fprintf(stderr, "mote train: %s\n", err.message);
+      return kExitBadInput;
+    }
+    // The run's settings come from the checkpoint; flags may only repeat them.
+    const io::TrainState& rs = resume.state;
+    const ModelSpec* ref = reference_spec(rs.model);
+    if (!ref || std::memcmp(ref, &resume.spec, sizeof *ref) != 0) {
+      std::fprintf(stderr, "mote train: %s: the checkpoint's model is not the reference '%s' model\n", ctl.resume_path,
+                   rs.model);
+      return kExitBadInput;
+    }
+    const char* differs = nullptr;
+    if (a.has("model") && (names.size() != 1 || names[0] != rs.model)) differs = "--model";
+    else if (a.has("batch") && o.batch != rs.batch) differs = "--batch";
+    else if (a.has("seed") && static_cast<uint64_t>(o.seed) != rs.seed) differs = "--seed";
+    else if (a.has("limit") && o.limit != rs.limit) differs = "--limit";
+    else if (a.has("optimizer") && o.optimizer != rs.optimizer.kind) differs = "--optimizer";
+    else if (a.has("lr") && static_cast<float>(o.lr) != rs.optimizer.lr) differs = "--lr";
+    if (differs) {
+      std::fprintf(stderr, "mote train: %s differs from the run recorded in %s (leave it out to resume)\n", differs,
+                   ctl.resume_path);
+      return kExitBadInput;
+    }
+    names.assign(1, rs.model);
+    o.batch = rs.batch;
+    o.seed = static_cast<int64_t>(rs.seed);
+    o.limit = rs.limit;
+    o.optimizer = rs.optimizer.kind;
+    static const char* const kOptNames[] = {"sgd", "momentum", "nesterov", "adam"};
+    opt = kOptNames[static_cast<int>(rs.optimizer.kind)];
+    const int target = epochs_or(o, names[0] == "tied" ? 10 : 20);
+    if (rs.epochs_done + (rs.step_in_epoch > 0 ? 1 : 0) > target) {
+      std::fprintf(stderr, "mote train: %s: the run is past epoch %d already; ask for more --epochs\n",
+                   ctl.resume_path, target);
+      return kExitBadInput;
+    }
+    ctl.resume = &resume;
+    std::fprintf(stderr, "resuming %s: %s, epoch %d done, step %lld of the next\n", ctl.resume_path, rs.model,
+                 rs.epochs_done, static_cast<long long>(rs.step_in_epoch));
+  }
+  if (checkpointing) {
+    if (names.size() != 1 || names[0] == "greedy") {
+      std::fprintf(stderr, "mote train: --checkpoint and --resume take a single --model stacked or tied\n");
+      return kExitBadInput;
+    }
+    ctl.path = a.has("checkpoint") ? a.str("checkpoint", "") : ctl.resume_path;
+    std::snprintf(ctl.base.model, sizeof ctl.base.model, "%s", names[0].c_str());
+    ctl.base.seed = static_cast<uint64_t>(o.seed);
+    ctl.base.batch = static_cast<int32_t>(o.batch);
+    ctl.base.limit = static_cast<int32_t>(o.limit);
+    if (ctl.resume) std::snprintf(ctl.last_saved, sizeof ctl.last_saved, "the resumed one");
+  }
 
   const char* dir = a.str("data", io::kDefaultDataDir);
   std::fprintf(stderr, "loading Fashion-MNIST from %s ...\n", dir);
   io::Dataset data;
-  io::Error err;
   if (io::load_fashion_mnist(dir, static_cast<int>(o.limit), &data, &err) != Status::ok) {
     std::fprintf(stderr, "mote train: %s\n", err.message);
     if (err.status == Status::io_error && !a.has("data"))
@@ -334,11 +591,27 @@ int cmd_train(int argc, char** argv) {
   std::fprintf(stderr, "train %d, valid %d, test %d images; batch %lld, %s\n", data.train_rows, data.valid_rows,
                data.test.count, static_cast<long long>(o.batch), opt);
 
-  std::vector<Trained> done(names.size());
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    const int rc = train_one(names[i].c_str(), o, data, &done[i]);
-    if (rc != kExitOk) return rc;
+  // With checkpoints, SIGINT and SIGTERM stop training after the current
+  // step and save the position (the handler only sets a flag).
+  struct sigaction sa {}, old_int{}, old_term{};
+  if (ctl.path) {
+    g_stop = 0;
+    g_signal = 0;
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
   }
+  std::vector<Trained> done(names.size());
+  int rc = kExitOk;
+  for (std::size_t i = 0; i < names.size() && rc == kExitOk; ++i) rc = train_one(names[i].c_str(), o, data, &done[i], &ctl);
+  if (ctl.path) {
+    sigaction(SIGINT, &old_int, nullptr);
+    sigaction(SIGTERM, &old_term, nullptr);
+  }
+  if (rc != kExitOk) return rc;
+  if (ctl.interrupted) return ctl.exit_code;
   if (done.size() > 1) print_comparison(done);
 
   const Trained& t = done[0];

@@ -69,11 +69,17 @@ std::size_t epoch_gather_floats(const Model& model, bool separate_target) {
 
 Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
                    double* mean_loss) {
+  EpochCursor cursor;
+  return train_epoch_from(model, data, target, rng, ctx, &cursor, mean_loss);
+}
+
+Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
+                        EpochCursor* cursor, double* mean_loss) {
   const bool separate = target.data != nullptr;
   if (data.rows <= 0 || data.cols != model.spec().input) return Status::shape_mismatch;
   if (separate && (target.rows != data.rows || target.cols != model.spec().output())) return Status::shape_mismatch;
   if (!separate && model.spec().output() != data.cols) return Status::shape_mismatch;
-  if (!ctx.order || !ctx.gather || !ctx.step) return Status::invalid_argument;
+  if (!ctx.order || !ctx.gather || !ctx.step || !cursor || cursor->step < 0) return Status::invalid_argument;
   const uint32_t n = static_cast<uint32_t>(data.rows);
   for (uint32_t i = 0; i < n; ++i) ctx.order[i] = i;
   for (uint32_t i = n - 1; i > 0; --i) {  // Fisher-Yates
@@ -88,9 +94,8 @@ Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, R
   float* xb = ctx.gather;
   float* tb = separate ? ctx.gather + static_cast<std::size_t>(b) * in_w : nullptr;
   const int64_t steps = (static_cast<int64_t>(n) + b - 1) / b;
-  double sum = 0.0;
-  int64_t seen = 0;
-  for (int64_t s = 0; s < steps; ++s) {
+  if (cursor->step > steps) return Status::invalid_argument;
+  for (int64_t s = cursor->step; s < steps; ++s) {
     const int r0 = static_cast<int>(s * b);
     const int rows = static_cast<int>(n) - r0 < b ? static_cast<int>(n) - r0 : b;
     for (int r = 0; r < rows; ++r) {
@@ -107,12 +112,13 @@ Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, R
     ++*ctx.step;
     const Status st = train_step(model, x, t, ctx.loss, ctx.optimizer, *ctx.step, &loss);
     if (st != Status::ok) return st;
-    sum += static_cast<double>(loss) * rows;
-    seen += rows;
-    if (ctx.progress) ctx.progress(ctx.user, s + 1, steps, sum / static_cast<double>(seen));
+    cursor->loss_sum += static_cast<double>(loss) * rows;
+    cursor->rows += rows;
+    cursor->step = s + 1;
+    if (ctx.progress) ctx.progress(ctx.user, s + 1, steps, cursor->loss_sum / static_cast<double>(cursor->rows));
     if (ctx.stop && *ctx.stop) break;
   }
-  if (mean_loss) *mean_loss = seen ? sum / static_cast<double>(seen) : 0.0;
+  if (mean_loss) *mean_loss = cursor->rows ? cursor->loss_sum / static_cast<double>(cursor->rows) : 0.0;
   return Status::ok;
 }
 
