@@ -140,26 +140,28 @@ struct PlanOptions {
 };
 
 // GEMM packing scratch. Batches up to kGemmSmallBatch take the unpacked path;
-// above it the packed panels are bounded by the largest blocking of any ISA
-// table (src/kernels/*/tiles), capped by the model's own dimensions.
-// MOTE_GEMM_PACKING=0 (firmware) removes the packed path and this scratch.
+// above it the loop nest packs one KC x NC block of op(B) at a time (A is read
+// in place by the microkernels), so the scratch is KC x NC floats, capped by
+// the model's own dimensions: K is a width or the batch, N is a width.
+// GemmBlockingLimits bounds every ISA table of src/kernels/tiles.h (a
+// static_assert there checks it). MOTE_GEMM_PACKING=0 (firmware) removes the
+// packed path and this scratch.
 #ifndef MOTE_GEMM_PACKING
 #define MOTE_GEMM_PACKING 1
 #endif
 inline constexpr int kGemmSmallBatch = 8;
 struct GemmBlockingLimits {
-  int mr = 16, nr = 32, kc = 512, mc = 256, nc = 1024;
+  int mr = 8, nr = 48, kc = 256, mc = 128, nc = 384;
 };
 inline constexpr GemmBlockingLimits kGemmLimits{};
 
 constexpr std::size_t gemm_scratch_floats(int32_t batch, int32_t max_dim) {
   if (!MOTE_GEMM_PACKING || batch <= kGemmSmallBatch) return 0;
-  auto cap = [](int32_t d, int lim) { return static_cast<std::size_t>(d < lim ? d : lim); };
-  const int32_t d = batch > max_dim ? batch : max_dim;
-  const std::size_t kc = cap(d, kGemmLimits.kc);
-  const std::size_t a_panel = (cap(d, kGemmLimits.mc) + static_cast<std::size_t>(kGemmLimits.mr)) * kc;
-  const std::size_t b_panel = (cap(d, kGemmLimits.nc) + static_cast<std::size_t>(kGemmLimits.nr)) * kc;
-  return a_panel + b_panel;
+  const int32_t kdim = batch > max_dim ? batch : max_dim;
+  const int32_t kc = kdim < kGemmLimits.kc ? kdim : kGemmLimits.kc;
+  const int32_t n_up = (max_dim + kGemmLimits.nr - 1) / kGemmLimits.nr * kGemmLimits.nr;
+  const int32_t nc = n_up < kGemmLimits.nc ? n_up : kGemmLimits.nc;
+  return static_cast<std::size_t>(kc) * static_cast<std::size_t>(nc);
 }
 
 // Where each piece of a bound model lives. Offsets are bytes from the arena's

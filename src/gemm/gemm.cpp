@@ -1,13 +1,188 @@
+// The BLIS loop nest (JC / PC / IC / JR / IR) around the microkernels of the
+// active kernel set. No intrinsics here: kernels/ owns every ISA detail.
 #include "gemm/gemm.h"
+
+#include <cstdlib>
+
+#include "mote/spec.h"
 
 namespace mote::gemm {
 
-void run(const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
-  (void)scratch;
-  (void)scratch_floats;
-  kernels::gemm_ref(p);
+namespace {
+
+using kernels::IsaKernels;
+using kernels::TileArgs;
+
+inline int imin(int a, int b) { return a < b ? a : b; }
+inline int round_up(int x, int m) { return (x + m - 1) / m * m; }
+
+// Element (i, k) of op(A) and its strides along rows and k.
+inline const float* a_at(const GemmProblem& p, int i, int k) {
+  return p.op_a == Op::N ? p.a + static_cast<std::ptrdiff_t>(i) * p.lda + k
+                         : p.a + static_cast<std::ptrdiff_t>(k) * p.lda + i;
 }
 
-const char* active_isa() { return "scalar"; }
+TileArgs tile_base(const GemmProblem& p) {
+  TileArgs t;
+  t.rs_a = p.op_a == Op::N ? p.lda : 1;
+  t.cs_a = p.op_a == Op::N ? 1 : p.lda;
+  t.ldc = p.ldc;
+  t.act = p.ep.act;
+  t.dact = p.ep.dact;
+  t.ld_dact = p.ep.ld_dact;
+  return t;
+}
+
+// Points the tile at C(i, j) and its epilogue operands.
+inline void place(TileArgs& t, const GemmProblem& p, int i, int j) {
+  t.c = p.c + static_cast<std::ptrdiff_t>(i) * p.ldc + j;
+  t.bias = p.ep.bias ? p.ep.bias + j : nullptr;
+  t.dact_y = p.ep.dact_y ? p.ep.dact_y + static_cast<std::ptrdiff_t>(i) * p.ep.ld_dact + j : nullptr;
+  t.colsum = p.ep.colsum ? p.ep.colsum + j : nullptr;
+}
+
+// Batches 1..8 and builds without packing: op(B) read where it lies, whole K per tile.
+void run_direct(const IsaKernels& ks, const GemmProblem& p) {
+  TileArgs t = tile_base(p);
+  t.kc = p.k;
+  t.load_c = p.accumulate;
+  t.last = true;
+  if (p.op_b == Op::N) {
+    t.ldb = p.ldb;
+    for (int jr = 0; jr < p.n; jr += ks.nr) {
+      t.nr = imin(ks.nr, p.n - jr);
+      t.b = p.b + jr;
+      for (int ir = 0; ir < p.m; ir += ks.mr) {
+        t.mr = imin(ks.mr, p.m - ir);
+        t.a = a_at(p, ir, 0);
+        place(t, p, ir, jr);
+        ks.tile_direct(t);
+      }
+    }
+  } else if (p.op_a == Op::N) {
+    t.ldb = p.ldb;
+    for (int ir = 0; ir < p.m; ir += ks.dot_mr) {
+      t.mr = imin(ks.dot_mr, p.m - ir);
+      t.a = a_at(p, ir, 0);
+      for (int jr = 0; jr < p.n; jr += ks.dot_nr) {
+        t.nr = imin(ks.dot_nr, p.n - jr);
+        t.b = p.b + static_cast<std::ptrdiff_t>(jr) * p.ldb;
+        place(t, p, ir, jr);
+        ks.tile_dot(t);
+      }
+    }
+  } else {
+    kernels::gemm_ref(p);  // TT: no layer issues it
+  }
+}
+
+#if MOTE_GEMM_PACKING
+// Returns false when the scratch cannot hold one KC x NR panel.
+bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
+  const int NR = ks.nr, MR = ks.mr;
+  int nc_max = imin(ks.nc, round_up(p.n, NR));
+  int kc_max = imin(ks.kc, p.k);
+  const auto fits = [&](int kc, int nc) { return static_cast<std::size_t>(kc) * static_cast<std::size_t>(nc) <= scratch_floats; };
+  while (!fits(kc_max, nc_max) && nc_max > NR) nc_max -= NR;
+  if (!fits(kc_max, nc_max)) kc_max = static_cast<int>(scratch_floats / static_cast<std::size_t>(nc_max));
+  if (kc_max < 1) return false;
+  const int kblocks = (p.k + kc_max - 1) / kc_max;
+  const int kc_bal = (p.k + kblocks - 1) / kblocks;  // balanced K blocks
+
+  TileArgs t = tile_base(p);
+  kernels::PackArgs pk;
+  pk.ldb = p.ldb;
+  pk.op = p.op_b;
+  pk.dst = scratch;
+  for (int jc = 0; jc < p.n; jc += nc_max) {  // JC
+    const int nc = imin(nc_max, p.n - jc);
+    for (int pc = 0; pc < p.k; pc += kc_bal) {  // PC
+      const int kc = imin(kc_bal, p.k - pc);
+      pk.kc = kc;
+      pk.nc = nc;
+      pk.b = p.op_b == Op::N ? p.b + static_cast<std::ptrdiff_t>(pc) * p.ldb + jc
+                             : p.b + static_cast<std::ptrdiff_t>(jc) * p.ldb + pc;
+      ks.pack_b(pk);
+      t.kc = kc;
+      t.load_c = p.accumulate || pc > 0;
+      t.last = pc + kc == p.k;
+      for (int ic = 0; ic < p.m; ic += ks.mc) {  // IC
+        const int mc = imin(ks.mc, p.m - ic);
+        for (int jr = 0; jr < nc; jr += NR) {  // JR
+          t.nr = imin(NR, nc - jr);
+          t.b = scratch + static_cast<std::ptrdiff_t>(jr) * kc;
+          for (int ir = 0; ir < mc; ir += MR) {  // IR
+            t.mr = imin(MR, mc - ir);
+            t.a = a_at(p, ic + ir, pc);
+            place(t, p, ic + ir, jc + jr);
+            ks.tile(t);
+          }
+        }
+      }
+    }
+  }
+  return true;
+}
+#endif
+
+const IsaKernels& choose() {
+  const IsaKernels& best = kernels::best_isa();
+  const char* want = std::getenv("MOTE_ISA");
+  if (want == nullptr || *want == '\0') return best;
+  int count = 0;
+  const IsaKernels* const* sets = kernels::compiled_isas(&count);
+  for (int i = 0; i < count; ++i) {
+    const char* a = sets[i]->name;
+    const char* b = want;
+    while (*a && *a == *b) ++a, ++b;
+    if (*a == *b && kernels::isa_supported(*sets[i])) return *sets[i];
+  }
+  return best;
+}
+
+bool g_reference = false;
+
+}  // namespace
+
+const IsaKernels& active() {
+  static const IsaKernels& k = choose();
+  return k;
+}
+
+namespace {
+
+const IsaKernels& elementwise() { return g_reference ? kernels::scalar_isa() : active(); }
+
+}  // namespace
+
+void use_reference(bool on) { g_reference = on; }
+
+void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
+  if (p.m <= 0 || p.n <= 0) return;
+#if MOTE_GEMM_PACKING
+  if (p.m > kGemmSmallBatch && p.k > 0 && scratch != nullptr && run_packed(ks, p, scratch, scratch_floats)) return;
+#else
+  (void)scratch;
+  (void)scratch_floats;
+#endif
+  run_direct(ks, p);
+}
+
+
+void run(const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
+  if (g_reference) {
+    kernels::gemm_ref(p);
+    return;
+  }
+  run_with(active(), p, scratch, scratch_floats);
+}
+
+const char* active_isa() { return active().name; }
+
+float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float scale) {
+  return elementwise().bce_sigmoid_row(y, t, dz, n, scale);
+}
+void sgd_update(float* w, const float* g, float lr, std::size_t n) { elementwise().sgd(w, g, lr, n); }
+bool all_finite(const float* x, std::size_t n) { return elementwise().all_finite(x, n); }
 
 }  // namespace mote::gemm

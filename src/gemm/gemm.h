@@ -1,8 +1,23 @@
 // mote's GEMM entry point: validates nothing (callers planned the shapes) and
-// routes a problem to the kernels chosen for this CPU.
+// routes a problem to the kernel set chosen for this CPU.
+//
+//   gemm::GemmProblem p{.m = rows, .n = out, .k = in, .a = x, .lda = in,
+//                       .b = w, .ldb = out, .c = y, .ldc = out};
+//   p.ep.bias = b; p.ep.act = Activation::selu;     // fused in the store step
+//   gemm::run(p, scratch, scratch_floats);
+//
+// Paths (the loop nest is in gemm.cpp, the microkernels in kernels/):
+//   packed  m > kGemmSmallBatch and the scratch holds a KC x NR panel: BLIS
+//           loops JC / PC / IC / JR / IR, op(B) packed into the scratch per
+//           (JC, PC) block, A read in place by the microkernel.
+//   direct  batches 1..8, or no scratch (MOTE_GEMM_PACKING=0): op(B) read in
+//           place, NN/TN by broadcast tiles, NT by dot-product tiles.
+// The kernel set is the best this CPU runs (xsimd::dispatch on x86) unless the
+// environment variable MOTE_ISA names a lower one: scalar, avx2, avx512.
 #pragma once
 #include <cstddef>
 
+#include "kernels/gemm_kernels.h"
 #include "kernels/gemm_problem.h"
 
 namespace mote::gemm {
@@ -13,8 +28,22 @@ using kernels::Op;
 
 // scratch: packing space planned by gemm_scratch_floats() (may be empty).
 void run(const GemmProblem& p, float* scratch, std::size_t scratch_floats);
+// The same with an explicit kernel set (tests compare every compiled set).
+void run_with(const kernels::IsaKernels& k, const GemmProblem& p, float* scratch, std::size_t scratch_floats);
 
-// The name of the kernel set in use ("scalar", "avx2", ...).
+// The kernel set in use, and its name ("scalar", "avx2", "avx512", "neon64", "neon").
+const kernels::IsaKernels& active();
 const char* active_isa();
+
+// Test hook (A/B against the oracle): while on, run() calls kernels::gemm_ref
+// and the element-wise kernels below use the scalar set. Not thread-safe.
+void use_reference(bool on);
+
+// Element-wise kernels of a training step, on the active set.
+// BCE on a sigmoid output, one row of n: returns the row's loss sum and writes
+// dz = d(mean loss)/d(logit) = (y - t) * scale (0 where Keras' clip is active).
+float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float scale);
+void sgd_update(float* w, const float* g, float lr, std::size_t n);  // w -= lr * g
+bool all_finite(const float* x, std::size_t n);
 
 }  // namespace mote::gemm

@@ -1,0 +1,93 @@
+// The kernel sets behind gemm::run: one table per ISA of microkernels, the
+// packing routine and the element-wise kernels of a training step, with the
+// blocking (MR, NR, KC, MC, NC) that goes with them.
+//
+//   const mote::kernels::IsaKernels* k = mote::kernels::best_isa();   // xsimd::dispatch on x86
+//   k->tile(args);                                                      // one MR x NR tile
+//
+// Microkernel contract (f32_gemm_<MR>x<NR>__<isa>, epilogue fused):
+//   C[mr x nr] (+)= A[mr x kc] * B[kc x nr], mr <= MR, nr <= NR, then when
+//   `last` the epilogue of kernels/gemm_problem.h (bias, act, * act'(Y), colsum).
+//   A is read in place, XNNPACK-style (broadcast of one element per row and k):
+//   element (r, k) at a[r * rs_a + k * cs_a] (op N: rs_a = lda, cs_a = 1;
+//   op T: rs_a = 1, cs_a = lda). Rows r >= mr are never read or written.
+//
+//   `tile`: B is a packed panel written by pack_b, kc rows of w floats where w
+//   is nr rounded up to whole vectors, zero padded:
+//
+//        panel p (columns jr .. jr+NR-1 of the KC x NC block of op(B))
+//        k=0   | b00 b01 ... b0,nr-1 0 .. 0 |   <- w floats, one row per k
+//        k=1   | b10 b11 ...                |
+//        ...                                     panel p+1 follows at kc * NR
+//
+//   `tile_direct`: B (op N) read in place, row k at b + k * ldb; the last
+//   vector of a row is a masked load when nr is not a whole number of vectors.
+//   `tile_dot`: C = A * B^T with A (op N) and B rows (n x k) read in place:
+//   dot products along k, reduced in the store step (small-batch NT path).
+#pragma once
+#include <cstddef>
+
+#include "kernels/gemm_problem.h"
+
+namespace mote::kernels {
+
+struct TileArgs {
+  int mr = 0, nr = 0, kc = 0;
+  const float* a = nullptr;
+  std::ptrdiff_t rs_a = 0, cs_a = 0;
+  const float* b = nullptr;
+  std::ptrdiff_t ldb = 0;  // tile_direct / tile_dot; packed panels derive it from nr
+  float* c = nullptr;
+  std::ptrdiff_t ldc = 0;
+  bool load_c = false;  // C += product (else C = product)
+  bool last = false;    // the last K block: apply the epilogue
+  // Epilogue, pointers offset to this tile's (row, column) origin.
+  const float* bias = nullptr;
+  Activation act = Activation::linear;
+  const float* dact_y = nullptr;
+  std::ptrdiff_t ld_dact = 0;
+  Activation dact = Activation::linear;
+  float* colsum = nullptr;
+};
+
+// Packs rows pc..pc+kc-1, columns jc..jc+nc-1 of op(B) into NR-wide panels.
+struct PackArgs {
+  int kc = 0, nc = 0;
+  const float* b = nullptr;  // already offset to (pc, jc) of op(B)
+  std::ptrdiff_t ldb = 0;
+  Op op = Op::N;
+  float* dst = nullptr;
+};
+
+struct IsaKernels {
+  const char* name;  // "scalar", "avx2", "avx512", "neon", "neon64"
+  int simd_width;    // floats per vector
+  // Blocking table of this ISA.
+  int mr, nr, kc, mc, nc;
+  int dot_mr, dot_nr;  // tile of tile_dot
+  void (*tile)(const TileArgs&);
+  void (*tile_direct)(const TileArgs&);
+  void (*tile_dot)(const TileArgs&);
+  void (*pack_b)(const PackArgs&);
+  // Element-wise kernels of a training step.
+  // BCE on a sigmoid output, one row: returns sum of -(t log pc + (1-t) log(1-pc)),
+  // pc = clip(y, 1e-7, 1-1e-7), and writes dz = (y - t) * scale where the clip is
+  // inactive, 0 where it is (Keras' clip has zero gradient). dz may alias y.
+  float (*bce_sigmoid_row)(const float* y, const float* t, float* dz, int n, float scale);
+  void (*sgd)(float* w, const float* g, float lr, std::size_t n);  // w -= lr * g
+  bool (*all_finite)(const float* x, std::size_t n);
+  // Activations over arrays (tests and benchmarks).
+  void (*act_forward)(Activation act, const float* x, float* y, std::size_t n);
+  void (*exp)(const float* x, float* y, std::size_t n);
+  void (*expm1)(const float* x, float* y, std::size_t n);
+};
+
+// The kernel sets compiled into this binary, best first; `count` gets their
+// number. A set may need a CPU feature this CPU lacks: check isa_supported().
+const IsaKernels* const* compiled_isas(int* count);
+bool isa_supported(const IsaKernels& k);
+// The best set this CPU runs (xsimd::dispatch on x86, compile time on ARM).
+const IsaKernels& best_isa();
+const IsaKernels& scalar_isa();
+
+}  // namespace mote::kernels

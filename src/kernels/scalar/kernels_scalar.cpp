@@ -1,0 +1,130 @@
+// Scalar kernel set: the same contract as the SIMD sets in plain C++ (the
+// compiler may vectorize it for the baseline ISA). It is what runs on a CPU
+// without AVX2, on Cortex-M, and under MOTE_ISA=scalar. Not the oracle: that
+// is ref/gemm_ref.cpp.
+#include <cmath>
+
+#include "kernels/activation.h"
+#include "kernels/registry.h"
+#include "kernels/tiles.h"
+
+namespace mote::kernels {
+
+namespace {
+
+constexpr tiles::Table T = tiles::kScalar;
+
+void finish_row(const TileArgs& t, int r, float* vals) {
+  float* c = t.c + r * t.ldc;
+  for (int j = 0; j < t.nr; ++j) {
+    float x = vals[j];
+    if (t.load_c) x += c[j];
+    if (t.last) {
+      if (t.bias) x += t.bias[j];
+      x = activate(t.act, x);
+      if (t.dact_y) x *= derivative_from_output(t.dact, t.dact_y[r * t.ld_dact + j]);
+      if (t.colsum) t.colsum[j] += x;
+    }
+    c[j] = x;
+  }
+}
+
+// B rows ldb apart (packed: ldb = nr).
+void tile_rows(const TileArgs& t, std::ptrdiff_t ldb) {
+  for (int r0 = 0; r0 < t.mr; r0 += T.mr) {
+    const int mr = t.mr - r0 < T.mr ? t.mr - r0 : T.mr;
+    for (int j0 = 0; j0 < t.nr; j0 += T.nv) {
+      const int nr = t.nr - j0 < T.nv ? t.nr - j0 : T.nv;
+      float acc[T.mr][T.nv] = {};
+      for (int k = 0; k < t.kc; ++k) {
+        const float* b = t.b + k * ldb + j0;
+        for (int r = 0; r < mr; ++r) {
+          const float a = t.a[(r0 + r) * t.rs_a + k * t.cs_a];
+          for (int j = 0; j < nr; ++j) acc[r][j] += a * b[j];
+        }
+      }
+      TileArgs sub = t;
+      sub.nr = nr;
+      sub.c = t.c + j0;
+      if (t.bias) sub.bias = t.bias + j0;
+      if (t.dact_y) sub.dact_y = t.dact_y + j0;
+      if (t.colsum) sub.colsum = t.colsum + j0;
+      for (int r = 0; r < mr; ++r) finish_row(sub, r0 + r, acc[r]);
+    }
+  }
+}
+
+void tile_packed(const TileArgs& t) { tile_rows(t, t.nr); }
+void tile_direct(const TileArgs& t) { tile_rows(t, t.ldb); }
+
+void tile_dot(const TileArgs& t) {
+  for (int r = 0; r < t.mr; ++r) {
+    float vals[T.dot_nj];
+    for (int j = 0; j < t.nr; ++j) {
+      const float* a = t.a + r * t.rs_a;
+      const float* b = t.b + j * t.ldb;
+      float s = 0.0f;
+      for (int k = 0; k < t.kc; ++k) s += a[k] * b[k];
+      vals[j] = s;
+    }
+    finish_row(t, r, vals);
+  }
+}
+
+void pack_b(const PackArgs& p) {
+  // Scalar panels are nr wide, no padding (one "vector" is one float).
+  const int nr = T.nv;
+  for (int j0 = 0; j0 < p.nc; j0 += nr) {
+    const int w = p.nc - j0 < nr ? p.nc - j0 : nr;
+    float* dst = p.dst + static_cast<std::ptrdiff_t>(j0) * p.kc;
+    for (int k = 0; k < p.kc; ++k)
+      for (int j = 0; j < w; ++j)
+        dst[k * w + j] = p.op == Op::N ? p.b[k * p.ldb + j0 + j] : p.b[(j0 + j) * p.ldb + k];
+  }
+}
+
+float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float scale) {
+  float sum = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    const float p = y[j];
+    const float tt = t[j];
+    const bool inside = p > 1e-7f && p < 1.0f - 1e-7f;
+    const float pc = inside ? p : (p <= 1e-7f ? 1e-7f : 1.0f - 1e-7f);
+    sum -= tt * std::log(pc) + (1.0f - tt) * std::log(1.0f - pc);
+    if (dz) dz[j] = inside ? (p - tt) * scale : 0.0f;
+  }
+  return sum;
+}
+
+void sgd(float* w, const float* g, float lr, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+}
+
+bool all_finite(const float* x, std::size_t n) {
+  float acc[4] = {};
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int q = 0; q < 4; ++q) acc[q] += x[i + q] * 0.0f;  // NaN and inf survive * 0
+  for (; i < n; ++i) acc[0] += x[i] * 0.0f;
+  return acc[0] + acc[1] + acc[2] + acc[3] == 0.0f;
+}
+
+void act_forward(Activation act, const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = activate(act, x[i]);
+}
+void exp_array(const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = std::exp(x[i]);
+}
+void expm1_array(const float* x, float* y, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) y[i] = std::expm1(x[i]);
+}
+
+constexpr IsaKernels kScalar{"scalar",  1,           T.mr,      T.nv,          T.kc,        T.mc,        T.nc,
+                             T.dot_mr,  T.dot_nj,    &tile_packed, &tile_direct, &tile_dot, &pack_b,
+                             &bce_sigmoid_row, &sgd, &all_finite, &act_forward, &exp_array, &expm1_array};
+
+}  // namespace
+
+const IsaKernels& scalar_kernels() { return kScalar; }
+
+}  // namespace mote::kernels

@@ -1,0 +1,40 @@
+// One blocking table per ISA: MR x NR register tile, KC x NC packed B block,
+// MC rows per IC block, and the dot tile of the unpacked NT path.
+// include/mote/spec.h's GemmBlockingLimits bounds every row of this table
+// (the planner sizes the packing scratch from it); a static_assert checks it.
+//
+//                 MR  NR  KC   MC   NC   dot MR x NJ   registers (acc + B + A)
+//   scalar         4   4  256  128  384  4 x 4         -
+//   avx2 (+fma)    4  24  256  128  384  4 x 8         12 + 3 + 1 of 16 ymm
+//   avx512f        8  48  256  128  384  4 x 16        24 + 3 + 1 of 32 zmm
+//   neon64 (a64)   8  16  256  128  384  4 x 4         16 + 4 + 2 of 32 q
+//   neon (armv7)   4   8  256  128  384  4 x 4          8 + 2 + 1 of 16 q
+//
+// NR = NV vectors. KC: a 256 x 48 panel (48 KB) streams from L2 while the
+// MR x KC sliver of A (8 KB) stays in L1. NC bounds the packing scratch at
+// KC * NC floats (384 KB), enough for every model dimension up to 784 in two
+// JC blocks.
+#pragma once
+#include "mote/spec.h"
+
+namespace mote::kernels::tiles {
+
+struct Table {
+  int mr, nv, kc, mc, nc, dot_mr, dot_nj;
+};
+
+inline constexpr Table kScalar{4, 4, 256, 128, 384, 4, 4};
+inline constexpr Table kAvx2{4, 3, 256, 128, 384, 4, 8};
+inline constexpr Table kAvx512{8, 3, 256, 128, 384, 4, 16};
+inline constexpr Table kNeon64{8, 4, 256, 128, 384, 4, 4};
+inline constexpr Table kNeon{4, 2, 256, 128, 384, 4, 4};
+
+constexpr bool within_limits(const Table& t, int width) {
+  return t.mr <= kGemmLimits.mr && t.nv * width <= kGemmLimits.nr && t.kc <= kGemmLimits.kc &&
+         t.mc <= kGemmLimits.mc && t.nc <= kGemmLimits.nc;
+}
+static_assert(within_limits(kScalar, 1) && within_limits(kAvx2, 8) && within_limits(kAvx512, 16) &&
+                  within_limits(kNeon64, 4) && within_limits(kNeon, 4),
+              "GemmBlockingLimits in mote/spec.h must bound every ISA table");
+
+}  // namespace mote::kernels::tiles

@@ -1,0 +1,353 @@
+// Every compiled kernel set against the plain oracle kernels::gemm_ref, over
+// shape sweeps around the tiles, strided / transposed / accumulating operands,
+// every epilogue, three scratch sizes (packed with one K block, packed with
+// many small K blocks, none = the direct small-batch path) and the model's
+// own shapes. A set this CPU lacks is skipped with a visible MESSAGE.
+#include <doctest/doctest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "gemm/gemm.h"
+#include "kernels/activation.h"
+#include "kernels/gemm_kernels.h"
+#include "mote/spec.h"
+
+namespace {
+
+using mote::Activation;
+using mote::gemm::GemmProblem;
+using mote::gemm::Op;
+using mote::kernels::IsaKernels;
+
+constexpr double kU = FLT_EPSILON / 2;  // unit roundoff of float
+
+struct Case {
+  int m, n, k;
+  Op op_a, op_b;
+  int pad_a = 0, pad_b = 0, pad_c = 0;  // extra leading dimension (strided operands)
+  bool accumulate = false;
+  int epilogue = 0;  // index into kEpilogues
+};
+
+struct EpSpec {
+  bool bias;
+  Activation act;
+  bool dact;
+  Activation dact_act;
+  bool colsum;
+  const char* name;
+};
+constexpr EpSpec kEpilogues[] = {
+    {false, Activation::linear, false, Activation::linear, false, "none"},
+    {true, Activation::selu, false, Activation::linear, false, "bias+selu"},
+    {true, Activation::sigmoid, false, Activation::linear, false, "bias+sigmoid"},
+    {true, Activation::linear, false, Activation::linear, false, "bias"},
+    {false, Activation::linear, true, Activation::selu, true, "dselu+colsum"},
+    {false, Activation::linear, true, Activation::sigmoid, true, "dsigmoid+colsum"},
+    {false, Activation::linear, true, Activation::linear, true, "colsum"},
+    {false, Activation::selu, false, Activation::linear, true, "selu+colsum"},
+};
+constexpr int kNumEpilogues = static_cast<int>(sizeof(kEpilogues) / sizeof(kEpilogues[0]));
+
+// Operands of one case, filled from a seeded generator.
+struct Operands {
+  std::vector<float> a, b, c0, bias, y, colsum0;
+  int lda, ldb, ldc;
+};
+
+Operands make_operands(const Case& cs, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  Operands o;
+  const int a_rows = cs.op_a == Op::N ? cs.m : cs.k, a_cols = cs.op_a == Op::N ? cs.k : cs.m;
+  const int b_rows = cs.op_b == Op::N ? cs.k : cs.n, b_cols = cs.op_b == Op::N ? cs.n : cs.k;
+  o.lda = a_cols + cs.pad_a;
+  o.ldb = b_cols + cs.pad_b;
+  o.ldc = cs.n + cs.pad_c;
+  o.a.resize(static_cast<std::size_t>(a_rows) * o.lda);
+  o.b.resize(static_cast<std::size_t>(b_rows) * o.ldb);
+  o.c0.resize(static_cast<std::size_t>(cs.m) * o.ldc);
+  o.bias.resize(static_cast<std::size_t>(cs.n));
+  o.y.resize(static_cast<std::size_t>(cs.m) * o.ldc);
+  o.colsum0.resize(static_cast<std::size_t>(cs.n));
+  for (float& x : o.a) x = u(rng);
+  for (float& x : o.b) x = u(rng);
+  for (float& x : o.c0) x = u(rng);
+  for (float& x : o.bias) x = u(rng);
+  for (float& x : o.colsum0) x = u(rng);
+  // Stored outputs of the previous layer: in the activation's range.
+  const Activation da = kEpilogues[cs.epilogue].dact_act;
+  for (float& x : o.y) {
+    const float v = 3.0f * u(rng);
+    x = mote::kernels::activate(da, v);
+  }
+  return o;
+}
+
+GemmProblem problem(const Case& cs, Operands& o, float* c, float* colsum) {
+  const EpSpec& e = kEpilogues[cs.epilogue];
+  GemmProblem p;
+  p.m = cs.m;
+  p.n = cs.n;
+  p.k = cs.k;
+  p.op_a = cs.op_a;
+  p.a = o.a.data();
+  p.lda = o.lda;
+  p.op_b = cs.op_b;
+  p.b = o.b.data();
+  p.ldb = o.ldb;
+  p.c = c;
+  p.ldc = o.ldc;
+  p.accumulate = cs.accumulate;
+  if (e.bias) p.ep.bias = o.bias.data();
+  p.ep.act = e.act;
+  if (e.dact) {
+    p.ep.dact_y = o.y.data();
+    p.ep.ld_dact = o.ldc;
+    p.ep.dact = e.dact_act;
+  }
+  if (e.colsum) p.ep.colsum = colsum;
+  return p;
+}
+
+// Error bound of one element, derived from the arithmetic (Higham, Accuracy and
+// Stability, 3.1): a dot product of k terms summed in any order and with or
+// without FMA is within k*u*S of the exact value, S = sum |a_ik b_kj| (+ |C0|
+// + |bias|, two more terms). The oracle and the kernel are each that close, so
+// they differ by at most 2*(k+2)*u*S. Then:
+//   act: |selu'| <= lambda*alpha = 1.76, |sigmoid'| <= 1/4, and the vector
+//        activation's own error is <= 3 ulp of the result (see vmath.h);
+//   * act'(Y): |act'| <= 1.76 and the derivative itself rounds once or twice;
+//   colsum: the sum over m rows of the per-element bounds, plus m*u*sum|v|.
+// The factor 2 on top covers second-order terms. FLT_MIN covers underflow.
+struct Bound {
+  std::vector<double> elem;  // per C element
+  std::vector<double> col;   // per colsum entry
+};
+
+Bound bounds(const Case& cs, const Operands& o, const std::vector<float>& ref_c) {
+  const EpSpec& e = kEpilogues[cs.epilogue];
+  Bound bd;
+  bd.elem.assign(static_cast<std::size_t>(cs.m) * cs.n, 0.0);
+  bd.col.assign(static_cast<std::size_t>(cs.n), 0.0);
+  for (int i = 0; i < cs.m; ++i) {
+    for (int j = 0; j < cs.n; ++j) {
+      double s = 0.0;
+      for (int kk = 0; kk < cs.k; ++kk) {
+        const float a = cs.op_a == Op::N ? o.a[i * o.lda + kk] : o.a[kk * o.lda + i];
+        const float b = cs.op_b == Op::N ? o.b[kk * o.ldb + j] : o.b[j * o.ldb + kk];
+        s += std::fabs(static_cast<double>(a) * b);
+      }
+      if (cs.accumulate) s += std::fabs(o.c0[i * o.ldc + j]);
+      if (e.bias) s += std::fabs(o.bias[j]);
+      double err = 2.0 * (cs.k + 2) * kU * s;
+      const double r = std::fabs(ref_c[i * o.ldc + j]);
+      if (e.act != Activation::linear) err = 1.76 * err + 8.0 * kU * r;
+      if (e.dact) err = 1.76 * err + 8.0 * kU * r;
+      err = 2.0 * err + FLT_MIN;
+      bd.elem[i * cs.n + j] = err;
+      bd.col[j] += err + 2.0 * cs.m * kU * r;
+    }
+  }
+  for (int j = 0; j < cs.n; ++j) bd.col[j] = 2.0 * (bd.col[j] + 2.0 * kU * std::fabs(o.colsum0[j])) + FLT_MIN;
+  return bd;
+}
+
+// NaN-safe: a NaN on either side fails unless both are NaN.
+bool within(double got, double want, double tol) {
+  if (std::isnan(got) || std::isnan(want)) return std::isnan(got) && std::isnan(want);
+  return std::fabs(got - want) <= tol;
+}
+
+enum class ScratchKind { planned, tiny, none };
+const char* scratch_name(ScratchKind s) {
+  return s == ScratchKind::planned ? "planned" : s == ScratchKind::tiny ? "tiny" : "none";
+}
+
+// Runs one case on one kernel set and returns the number of mismatches (the
+// first few are printed with the seed).
+int check_case(const IsaKernels& ks, const Case& cs, uint64_t seed, ScratchKind sk) {
+  Operands o = make_operands(cs, seed);
+  const EpSpec& e = kEpilogues[cs.epilogue];
+  std::vector<float> ref_c = o.c0, got_c = o.c0;
+  std::vector<float> ref_cs = o.colsum0, got_cs = o.colsum0;
+  mote::kernels::gemm_ref(problem(cs, o, ref_c.data(), ref_cs.data()));
+
+  std::vector<float> scratch;
+  if (sk == ScratchKind::planned) {
+    const int dim = cs.m > cs.n ? (cs.m > cs.k ? cs.m : cs.k) : (cs.n > cs.k ? cs.n : cs.k);
+    scratch.assign(mote::gemm_scratch_floats(dim > 9 ? dim : 9, dim), -7.0f);
+  } else if (sk == ScratchKind::tiny) {
+    scratch.assign(static_cast<std::size_t>(ks.nr) * 5, -7.0f);  // K blocks of 5, one panel
+  }
+  // Poison what the kernel may write but must not read first.
+  if (!cs.accumulate)
+    for (float& x : got_c) x = std::nanf("");
+  // Keep the padding of C: it must come back untouched.
+  for (int i = 0; i < cs.m; ++i)
+    for (int j = cs.n; j < o.ldc; ++j) got_c[i * o.ldc + j] = ref_c[i * o.ldc + j] = 12345.0f;
+  mote::gemm::run_with(ks, problem(cs, o, got_c.data(), got_cs.data()), scratch.empty() ? nullptr : scratch.data(),
+                       scratch.size());
+
+  const Bound bd = bounds(cs, o, ref_c);
+  int bad = 0;
+  for (int i = 0; i < cs.m; ++i) {
+    for (int j = 0; j < o.ldc; ++j) {
+      const float g = got_c[i * o.ldc + j], r = ref_c[i * o.ldc + j];
+      const bool ok = j < cs.n ? within(g, r, bd.elem[i * cs.n + j]) : g == r;
+      if (!ok && ++bad <= 3)
+        MESSAGE(std::string(ks.name), " ", cs.m, "x", cs.n, "x", cs.k, " op ", cs.op_a == Op::N ? "N" : "T",
+                cs.op_b == Op::N ? "N" : "T", " ld ", o.lda, "/", o.ldb, "/", o.ldc, " acc ", cs.accumulate, " ep ",
+                std::string(e.name), " scratch ", std::string(scratch_name(sk)), " seed ", seed, ": C[", i, "][", j, "] = ", g, " want ", r,
+                " tol ", j < cs.n ? bd.elem[i * cs.n + j] : 0.0);
+    }
+  }
+  if (e.colsum)
+    for (int j = 0; j < cs.n; ++j)
+      if (!within(got_cs[j], ref_cs[j], bd.col[j]) && ++bad <= 3)
+        MESSAGE(std::string(ks.name), " ", cs.m, "x", cs.n, "x", cs.k, " ep ", std::string(e.name), " scratch ", std::string(scratch_name(sk)), " seed ",
+                seed, ": colsum[", j, "] = ", got_cs[j], " want ", ref_cs[j], " tol ", bd.col[j]);
+  return bad;
+}
+
+// The kernel sets to test: compiled and supported by this CPU.
+std::vector<const IsaKernels*> testable_sets() {
+  std::vector<const IsaKernels*> out;
+  int count = 0;
+  const IsaKernels* const* sets = mote::kernels::compiled_isas(&count);
+  for (int i = 0; i < count; ++i) {
+    if (mote::kernels::isa_supported(*sets[i]))
+      out.push_back(sets[i]);
+    else
+      MESSAGE("SKIPPED: kernel set '", std::string(sets[i]->name), "' is compiled in but this CPU lacks it");
+  }
+  return out;
+}
+
+uint64_t base_seed() {
+  static const uint64_t s = [] {
+    std::random_device rd;
+    const uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    std::printf("test_gemm: base seed %llu\n", static_cast<unsigned long long>(v));
+    return v;
+  }();
+  return s;
+}
+
+int run_sweep(const std::vector<Case>& cases) {
+  int bad = 0;
+  uint64_t n = 0;
+  for (const IsaKernels* ks : testable_sets()) {
+    for (const Case& cs : cases) {
+      for (ScratchKind sk : {ScratchKind::planned, ScratchKind::tiny, ScratchKind::none}) {
+        bad += check_case(*ks, cs, base_seed() + n++, sk);
+      }
+    }
+  }
+  return bad;
+}
+
+}  // namespace
+
+TEST_CASE("kernel sets: the compiled ones are listed, the active one is supported") {
+  int count = 0;
+  const IsaKernels* const* sets = mote::kernels::compiled_isas(&count);
+  REQUIRE(count >= 1);
+  std::string names;
+  for (int i = 0; i < count; ++i) names += std::string(sets[i]->name) + (mote::kernels::isa_supported(*sets[i]) ? " " : "(unsupported) ");
+  MESSAGE("compiled kernel sets: ", names, "- active: ", std::string(mote::gemm::active_isa()));
+  CHECK(mote::kernels::isa_supported(mote::gemm::active()));
+  CHECK(std::string(sets[count - 1]->name) == "scalar");
+  for (int i = 0; i < count; ++i) {
+    CHECK(sets[i]->mr <= mote::kGemmLimits.mr);
+    CHECK(sets[i]->nr <= mote::kGemmLimits.nr);
+    CHECK(sets[i]->kc <= mote::kGemmLimits.kc);
+    CHECK(sets[i]->nc <= mote::kGemmLimits.nc);
+  }
+}
+
+TEST_CASE("gemm: small shapes 1..10 around the tiles, every layout and epilogue") {
+  std::vector<Case> cases;
+  const Op ops[3][2] = {{Op::N, Op::N}, {Op::N, Op::T}, {Op::T, Op::N}};
+  int e = 0;
+  for (int m = 1; m <= 10; ++m)
+    for (int n = 1; n <= 10; ++n)
+      for (int k : {1, 2, 3, 7, 10})
+        for (const auto& op : ops) {
+          Case cs{m, n, k, op[0], op[1]};
+          cs.accumulate = (m + n + k) % 2 == 0;
+          cs.epilogue = e++ % kNumEpilogues;
+          cases.push_back(cs);
+        }
+  CHECK(run_sweep(cases) == 0);
+}
+
+TEST_CASE("gemm: 2^k and 2^k +- 1, m < MR, n > NR, strided") {
+  std::vector<Case> cases;
+  const Op ops[3][2] = {{Op::N, Op::N}, {Op::N, Op::T}, {Op::T, Op::N}};
+  const int ms[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65};
+  const int ns[] = {1, 5, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 63, 65, 97, 129};
+  const int ks[] = {1, 4, 15, 16, 17, 33, 64};
+  int e = 0, i = 0;
+  for (int m : ms)
+    for (int n : ns)
+      for (const auto& op : ops) {
+        Case cs{m, n, ks[i++ % 7], op[0], op[1]};
+        cs.pad_a = i % 3 == 0 ? 3 : 0;
+        cs.pad_b = i % 4 == 1 ? 5 : 0;
+        cs.pad_c = i % 5 == 2 ? 7 : 0;
+        cs.accumulate = i % 2 == 0;
+        cs.epilogue = e++ % kNumEpilogues;
+        cases.push_back(cs);
+      }
+  CHECK(run_sweep(cases) == 0);
+}
+
+TEST_CASE("gemm: k around KC and NC blocks") {
+  std::vector<Case> cases;
+  const Op ops[3][2] = {{Op::N, Op::N}, {Op::N, Op::T}, {Op::T, Op::N}};
+  int e = 0;
+  for (int k : {255, 256, 257, 511, 513})
+    for (const auto& op : ops) {
+      Case cs{17, 53, k, op[0], op[1]};
+      cs.accumulate = k % 2 == 1;
+      cs.epilogue = e++ % kNumEpilogues;
+      cases.push_back(cs);
+    }
+  for (int n : {383, 384, 385, 769})
+    for (const auto& op : ops) {
+      Case cs{12, n, 20, op[0], op[1]};
+      cs.pad_c = 1;
+      cs.epilogue = e++ % kNumEpilogues;
+      cases.push_back(cs);
+    }
+  CHECK(run_sweep(cases) == 0);
+}
+
+TEST_CASE("gemm: the model's shapes with their epilogues (fwd1..bwdW2, dx)") {
+  std::vector<Case> cases;
+  for (int b : {1, 2, 7, 8, 9, 32, 256}) {
+    cases.push_back({b, 100, 784, Op::N, Op::N, 0, 0, 0, false, 1});  // fwd1 +b selu
+    cases.push_back({b, 30, 100, Op::N, Op::N, 0, 0, 0, false, 1});   // fwd2
+    cases.push_back({b, 100, 30, Op::N, Op::T, 0, 0, 0, false, 1});   // fwd3 tied
+    cases.push_back({b, 784, 100, Op::N, Op::T, 0, 0, 0, false, 2});  // fwd4 tied, sigmoid
+    cases.push_back({784, 100, b, Op::T, Op::N, 0, 0, 0, true, 0});   // bwdW1 dW += x^T dz
+    cases.push_back({100, 30, b, Op::T, Op::N, 0, 0, 0, true, 0});    // bwdW2
+    cases.push_back({b, 100, 784, Op::N, Op::N, 0, 0, 0, false, 4});  // dx = dz Wp, dselu + colsum
+    cases.push_back({b, 100, 30, Op::N, Op::T, 0, 0, 0, false, 4});   // dx = dz W^T
+  }
+  CHECK(run_sweep(cases) == 0);
+}
+
+TEST_CASE("gemm: k = 0 applies the epilogue to C or 0") {
+  std::vector<Case> cases;
+  for (int e = 0; e < kNumEpilogues; ++e) cases.push_back({5, 9, 0, Op::N, Op::N, 0, 0, 0, e % 2 == 1, e});
+  for (int e = 0; e < kNumEpilogues; ++e) cases.push_back({12, 9, 0, Op::N, Op::T, 0, 0, 0, e % 2 == 0, e});
+  CHECK(run_sweep(cases) == 0);
+}
