@@ -269,7 +269,8 @@ void mote_optimizer_init(mote_optimizer* opt, mote_optimizer_kind kind, float lr
 }
 
 const char* mote_status_message(mote_status s) {
-  if (static_cast<int>(s) < 0 || static_cast<int>(s) > static_cast<int>(MOTE_NON_FINITE)) return "unknown status";
+  // (Enums may be one byte on bare-metal EABI: compare as unsigned.)
+  if (static_cast<unsigned>(s) > static_cast<unsigned>(MOTE_NON_FINITE)) return "unknown status";
   return mote::status_message(static_cast<Status>(s));
 }
 
