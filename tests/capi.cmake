@@ -14,3 +14,8 @@ set_tests_properties(test_capi PROPERTIES LABELS unit)
 
 mote_add_test(test_capi_format SOURCES test_capi_format.cpp ${PROJECT_SOURCE_DIR}/platform/baremetal/format.cpp
               LABELS unit)
+
+if(MOTE_BUILD_TOOLS)
+  # mote export --c-header (the firmware's weights), in process.
+  mote_add_test(test_capi_export LIBS mote_cli LABELS "unit;tools")
+endif()
