@@ -63,8 +63,22 @@ Status probe(const char* path, int fd, uint64_t size, Image* img, ModelSpec* spe
   unsigned char layers[kLayerTableMaxBytes];
   unsigned char chunk[kChunk];
   const ImageSection* lt = img->find(kTagLayers);
+  uint64_t prev_end = kImageHeaderBytes + static_cast<uint64_t>(img->count) * kImageEntryBytes;
   for (int i = 0; i < img->count; ++i) {
     const ImageSection& sec = img->sections[i];
+    for (uint64_t at = prev_end; at < sec.offset;) {  // padding must be zero
+      const std::size_t n = sec.offset - at < kChunk ? static_cast<std::size_t>(sec.offset - at) : kChunk;
+      s = pread_full(path, fd, at, chunk, n, err);
+      if (s != Status::ok) return s;
+      for (std::size_t k = 0; k < n; ++k)
+        if (chunk[k] != 0) {
+          why = ImageError{};
+          why.what = "padding before a section is not zero";
+          return image_error(path, why, err);
+        }
+      at += n;
+    }
+    prev_end = sec.offset + sec.bytes;
     uint32_t crc = 0;
     for (std::size_t done = 0; done < sec.bytes;) {
       const std::size_t n = sec.bytes - done < kChunk ? sec.bytes - done : kChunk;

@@ -149,8 +149,12 @@ Status parse_image(const void* data, std::size_t size, Image* out, ImageError* w
   const Status s = parse_image_table(data, size, size, &img, why);
   if (s != Status::ok) return s;
   const auto* b = static_cast<const unsigned char*>(data);
+  uint64_t prev_end = kImageHeaderBytes + static_cast<uint64_t>(img.count) * kImageEntryBytes;
   for (int i = 0; i < img.count; ++i) {
     ImageSection& sec = img.sections[i];
+    for (uint64_t k = prev_end; k < sec.offset; ++k)
+      if (b[k] != 0) return fail(why, "padding before a section is not zero", 0, b[k]);
+    prev_end = sec.offset + sec.bytes;
     const unsigned char* p = b + sec.offset;
     if (crc32_update(0, p, sec.bytes) != sec.crc) return fail(why, "section checksum mismatch (corrupt data)");
     sec.data = p;
