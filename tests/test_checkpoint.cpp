@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -169,6 +170,20 @@ TEST_CASE("bad checkpoint and resume requests are refused with exit code 2") {
   CHECK(run(cli::cmd_train, {"--resume", ck, "--epochs", "0"}) == 2);
   // Exactly there: nothing to train, the model is still evaluated and saved.
   CHECK(run(cli::cmd_train, {"--resume", ck, "--epochs", "1", "--save", model}) == 0);
+}
+
+TEST_CASE("a non-finite loss, gradient or weight stops training and keeps the last good checkpoint") {
+  test::TempDir dir;
+  // A checkpoint whose weights hold a NaN: the first step stops, the file is untouched.
+  const std::string good = dir.file("good.ckpt"), bad = dir.file("bad.ckpt");
+  REQUIRE(run(cli::cmd_train, plus(kRun, {"--epochs", "1", "--checkpoint", good})) == 0);
+  io::Checkpoint c = load_ck(good);
+  c.params[5] = std::nanf("");
+  io::Error err;
+  REQUIRE(io::save_checkpoint(bad.c_str(), c, &err) == Status::ok);
+  const std::vector<unsigned char> before = slurp(bad);
+  CHECK(run(cli::cmd_train, {"--resume", bad, "--epochs", "2", "--checkpoint-every", "1"}) == 1);
+  CHECK(slurp(bad) == before);
 }
 
 TEST_CASE("SIGINT and SIGTERM write a checkpoint and exit cleanly; the run resumes exactly") {
