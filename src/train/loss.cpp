@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "gemm/gemm.h"
 #include "kernels/activation.h"
 #include "mote/train.h"
 
@@ -9,6 +10,11 @@ double loss_forward_backward(Loss loss, Activation out_act, ConstMatrixView y, C
   const double n = static_cast<double>(y.rows) * y.cols;
   const float scale = static_cast<float>(1.0 / n);
   double sum = 0.0;
+  if (loss == Loss::binary_crossentropy) {  // fused, vectorized: kernels' bce_sigmoid_row
+    for (int r = 0; r < y.rows; ++r)
+      sum += gemm::bce_sigmoid_row(y.row(r), t.row(r), dz ? dz->row(r) : nullptr, y.cols, scale);
+    return sum;
+  }
   for (int r = 0; r < y.rows; ++r) {
     const float* yr = y.row(r);
     const float* tr = t.row(r);

@@ -1,5 +1,6 @@
 #include <cmath>
 
+#include "gemm/gemm.h"
 #include "mote/train.h"
 
 namespace mote {
@@ -9,7 +10,7 @@ void optimizer_update(const OptimizerConfig& cfg, float* w, const float* g, floa
   const float lr = cfg.lr;
   switch (cfg.kind) {
     case Optimizer::sgd:
-      for (std::size_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+      gemm::sgd_update(w, g, lr, n);  // vectorized w -= lr * g
       return;
     case Optimizer::momentum: {
       const float m = cfg.momentum;

@@ -1,6 +1,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "gemm/gemm.h"
 #include "mote/train.h"
 
 namespace mote {
@@ -31,9 +32,7 @@ Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss 
   if (s != Status::ok) return s;
   const float* g = model.grads();
   const std::size_t n = model.trainable_count();
-  float gsum = 0.0f;
-  for (std::size_t i = 0; i < n; ++i) gsum += g[i] * 0.0f;  // NaN/inf survive *0, finite values vanish
-  if (!std::isfinite(gsum)) return Status::non_finite;
+  if (!gemm::all_finite(g, n)) return Status::non_finite;  // vectorized: NaN/inf survive *0
   optimizer_update(cfg, model.trainable(), g, model.optimizer_state(), n, step);
   return Status::ok;
 }

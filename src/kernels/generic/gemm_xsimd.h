@@ -143,14 +143,14 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t) {
   V acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[r][v] = V(0.0f);
   const float* b = t.b;
   const std::ptrdiff_t cs = t.cs_a;
   std::ptrdiff_t ko = 0;
   for (int k = 0; k < t.kc; ++k) {
     V bv[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) {
       if constexpr (Mode == kDirectTail)
         bv[v] = v == NV - 1 ? load_n<A>(b + v * W, tail) : V::load_unaligned(b + v * W);
@@ -160,18 +160,18 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t) {
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const V av(ap[r][ko]);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
     }
     b += ldb;
     ko += cs;
   }
   V colsum[NV];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int v = 0; v < NV; ++v) colsum[v] = V(0.0f);
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) store_vector<A>(t, acc[r][v], r, v * W, v == NV - 1 ? tail : W, colsum[v]);
   flush_colsum<A, NV>(t, colsum);
 }

@@ -1,0 +1,87 @@
+// mote_bench: GEMM rows of the tied model's shapes for mote and its peers,
+// FMA peaks, a training step and inference. See bench/README.md.
+#include <string>
+
+#include "gemm/gemm.h"
+#include "peers.h"
+
+namespace bench {
+
+namespace {
+
+struct Impl {
+  const char* name;
+  GemmFn fn;
+};
+
+const Impl kImpls[] = {
+    {"mote", &gemm_mote},
+#if MOTE_BENCH_EIGEN
+    {"eigen", &gemm_eigen},
+#endif
+#if MOTE_BENCH_OPENBLAS
+    {"openblas", &gemm_openblas},
+#endif
+#if MOTE_BENCH_ONEDNN
+    {"onednn", &gemm_onednn},
+#endif
+#if MOTE_BENCH_LIBXSMM
+    {"libxsmm", &gemm_libxsmm},
+#endif
+};
+
+void run_gemm(benchmark::State& st, GemmFn fn, int shape_index, int batch) {
+  const Gemm g = shape(shape_index, batch);
+  GemmBuffers buf(g);
+  if (!fn(g, buf, st)) return;
+  set_flops(st, g.flops());
+}
+
+void run_peak(benchmark::State& st, double (*fn)(int64_t)) {
+  double flops = 0;
+  for (auto _ : st) flops = fn(1 << 16);
+  set_flops(st, flops);
+}
+
+void register_all() {
+  for (int s = 0; s < kNumShapes; ++s)
+    for (int batch : kBatches)
+      for (const Impl& impl : kImpls) {
+        const std::string name = std::string("gemm/") + impl.name + "/" + shape(s, batch).name + "/" + std::to_string(batch);
+        benchmark::RegisterBenchmark(name.c_str(), [fn = impl.fn, s, batch](benchmark::State& st) {
+          run_gemm(st, fn, s, batch);
+        });
+      }
+  benchmark::RegisterBenchmark("peak/scalar", [](benchmark::State& st) { run_peak(st, &peak_scalar); });
+#if MOTE_BENCH_PEAK_X86
+  if (cpu_has_avx2())
+    benchmark::RegisterBenchmark("peak/avx2", [](benchmark::State& st) { run_peak(st, &peak_avx2); });
+  if (cpu_has_avx512())
+    benchmark::RegisterBenchmark("peak/avx512", [](benchmark::State& st) { run_peak(st, &peak_avx512); });
+#endif
+  benchmark::RegisterBenchmark("train_step/mote/tied/32", &train_step_mote);
+#if MOTE_BENCH_EIGEN
+  benchmark::RegisterBenchmark("train_step/eigen/tied/32", &train_step_eigen);
+#endif
+  for (int batch : kBatches) {
+    benchmark::RegisterBenchmark(("infer/mote/tied/" + std::to_string(batch)).c_str(),
+                                 [batch](benchmark::State& st) { infer_mote(st, batch); });
+#if MOTE_BENCH_EIGEN
+    benchmark::RegisterBenchmark(("infer/eigen/tied/" + std::to_string(batch)).c_str(),
+                                 [batch](benchmark::State& st) { infer_eigen(st, batch); });
+#endif
+  }
+}
+
+}  // namespace
+}  // namespace bench
+
+int main(int argc, char** argv) {
+  bench::register_all();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("mote_kernels", mote::gemm::active_isa());
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

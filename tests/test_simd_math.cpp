@@ -1,0 +1,193 @@
+// Vectorized exp, expm1, sigmoid and SELU of every compiled kernel set against
+// std::exp / std::expm1 in double, over the whole float domain: every 127th bit
+// pattern (34 million values, both signs, denormals included), dense sweeps of
+// the saturation edges, and the special values. Bounds are those documented in
+// kernels/generic/vmath.h; the scalar set (libm) must meet them too.
+#include <doctest/doctest.h>
+
+#include <cfloat>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kernels/activation.h"
+#include "kernels/gemm_kernels.h"
+
+namespace {
+
+using mote::Activation;
+using mote::kernels::IsaKernels;
+
+constexpr double kUlp = FLT_EPSILON;  // 2^-23: one ulp at 1
+constexpr double kMinDenorm = 1.401298464324817e-45;
+
+float from_bits(uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, sizeof f);
+  return f;
+}
+
+double exact(int fn, double x) {
+  switch (fn) {
+    case 0: return std::exp(x);
+    case 1: return std::expm1(x);
+    case 2: return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x));
+    default:
+      return x > 0 ? 1.0507009873554805 * x : 1.0507009873554805 * 1.6732632423543772 * std::expm1(x);
+  }
+}
+const char* kNames[] = {"exp", "expm1", "sigmoid", "selu"};
+// Documented bounds (vmath.h), in ulps of the exact result.
+const double kUlps[] = {2.0, 3.0, 3.0, 3.0};
+
+void eval(const IsaKernels& k, int fn, const std::vector<float>& x, std::vector<float>& y) {
+  y.resize(x.size());
+  switch (fn) {
+    case 0: k.exp(x.data(), y.data(), x.size()); break;
+    case 1: k.expm1(x.data(), y.data(), x.size()); break;
+    case 2: k.act_forward(Activation::sigmoid, x.data(), y.data(), x.size()); break;
+    default: k.act_forward(Activation::selu, x.data(), y.data(), x.size()); break;
+  }
+}
+
+// Relative error in ulps of the float nearest the exact value; results that
+// are (or should be) denormal are held to an absolute 2^-149 instead, and
+// overflow must give inf exactly when the exact value exceeds FLT_MAX.
+struct Worst {
+  double ulps = 0;
+  float at = 0;
+  int bad = 0;
+};
+
+void check(const IsaKernels& k, int fn, const std::vector<float>& x, Worst* w) {
+  std::vector<float> y;
+  eval(k, fn, x, y);
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const double e = exact(fn, static_cast<double>(x[i]));
+    const double g = static_cast<double>(y[i]);
+    bool ok;
+    double ulps = 0;
+    if (std::isnan(e)) {
+      ok = std::isnan(g);
+    } else if (std::fabs(e) > FLT_MAX * (1.0 + kUlp / 2)) {
+      ok = std::isinf(g) && (g > 0) == (e > 0);
+    } else if (std::fabs(e) < FLT_MIN) {
+      ok = std::fabs(g - e) <= 2 * kMinDenorm;
+    } else {
+      const double ulp = std::ldexp(kUlp, std::ilogb(static_cast<float>(e)));
+      ulps = std::fabs(g - e) / ulp;
+      ok = ulps <= kUlps[fn];
+    }
+    if (ulps > w->ulps) {
+      w->ulps = ulps;
+      w->at = x[i];
+    }
+    if (!ok && ++w->bad <= 5)
+      MESSAGE(std::string(k.name), " ", std::string(kNames[fn]), "(", x[i], ") = ", y[i], ", exact ", e);
+  }
+}
+
+std::vector<const IsaKernels*> sets() {
+  std::vector<const IsaKernels*> out;
+  int count = 0;
+  const IsaKernels* const* s = mote::kernels::compiled_isas(&count);
+  for (int i = 0; i < count; ++i) {
+    if (mote::kernels::isa_supported(*s[i]))
+      out.push_back(s[i]);
+    else
+      MESSAGE("SKIPPED: kernel set '", std::string(s[i]->name), "' is compiled in but this CPU lacks it");
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("vector exp / expm1 / sigmoid / selu over the whole float domain") {
+  std::vector<float> x;
+  // Every 61st bit pattern: all exponents, both signs, denormals, inf and NaN patterns.
+  for (uint64_t b = 0; b <= 0xFFFFFFFFull; b += 127) x.push_back(from_bits(static_cast<uint32_t>(b)));
+  // Dense edges: exp overflow (88.72), underflow to denormals and zero (-87.3 .. -104),
+  // expm1's n = 0 interval (|x| < ln2/2), sigmoid's saturation.
+  for (float a : {88.7f, -87.3f, -103.97f, -0.3466f, 0.3466f, 16.6f, -16.6f, 0.0f}) {
+    float v = a;
+    for (int i = 0; i < 2000; ++i) v = std::nextafter(v, 1e30f);
+    for (int i = 0; i < 4000; ++i) x.push_back(v = std::nextafter(v, -1e30f));
+  }
+  const float specials[] = {0.0f, -0.0f, FLT_MIN, -FLT_MIN, from_bits(1), from_bits(0x80000001u), FLT_MAX, -FLT_MAX,
+                            std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                            std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN()};
+  x.insert(x.end(), std::begin(specials), std::end(specials));
+  for (const IsaKernels* k : sets()) {
+    for (int fn = 0; fn < 4; ++fn) {
+      Worst w;
+      check(*k, fn, x, &w);
+      MESSAGE(std::string(k->name), " ", std::string(kNames[fn]), ": max ", w.ulps, " ulp at x = ", w.at,
+              " over ", x.size(), " inputs");
+      CHECK_MESSAGE(w.bad == 0, k->name, " ", kNames[fn]);
+    }
+  }
+}
+
+TEST_CASE("special values: +-inf saturate, NaN propagates, -0 stays finite") {
+  const float inf = std::numeric_limits<float>::infinity();
+  const std::vector<float> x = {inf, -inf, std::nanf(""), -0.0f, 1e-30f, -1e-30f};
+  for (const IsaKernels* k : sets()) {
+    std::vector<float> y;
+    eval(*k, 0, x, y);  // exp
+    CHECK(y[0] == inf);
+    CHECK(y[1] == 0.0f);
+    CHECK(std::isnan(y[2]));
+    CHECK(y[3] == 1.0f);
+    eval(*k, 1, x, y);  // expm1: tiny x keeps its relative precision
+    CHECK(y[1] == -1.0f);
+    CHECK(std::isnan(y[2]));
+    CHECK(y[4] == 1e-30f);
+    CHECK(y[5] == -1e-30f);
+    eval(*k, 2, x, y);  // sigmoid
+    CHECK(y[0] == 1.0f);
+    CHECK(y[1] == 0.0f);
+    CHECK(std::isnan(y[2]));
+    CHECK(y[3] == 0.5f);
+    eval(*k, 3, x, y);  // selu
+    CHECK(y[0] == inf);
+    CHECK(y[1] == doctest::Approx(-1.0507009873554805 * 1.6732632423543772));
+    CHECK(std::isnan(y[2]));
+  }
+}
+
+TEST_CASE("fused BCE gradient, SGD update and finiteness check match the scalar definitions") {
+  std::vector<float> y(1000), t(1000);
+  for (std::size_t i = 0; i < y.size(); ++i) {
+    y[i] = static_cast<float>(i) / 999.0f;  // includes 0 and 1: the clip is active there
+    t[i] = static_cast<float>((i * 7919) % 1000) / 999.0f;
+  }
+  for (const IsaKernels* k : sets()) {
+    for (int n : {1, 5, 16, 17, 784, 1000}) {
+      std::vector<float> dz(static_cast<std::size_t>(n), 9.0f);
+      const float got = k->bce_sigmoid_row(y.data(), t.data(), dz.data(), n, 0.5f);
+      double want = 0;
+      for (int j = 0; j < n; ++j) {
+        const bool inside = y[j] > 1e-7f && y[j] < 1.0f - 1e-7f;
+        const double pc = inside ? y[j] : (y[j] <= 1e-7f ? 1e-7 : 1.0 - 1e-7);
+        want -= t[j] * std::log(pc) + (1.0 - t[j]) * std::log(1.0 - pc);
+        CHECK(dz[j] == (inside ? (y[j] - t[j]) * 0.5f : 0.0f));
+      }
+      // n terms of size <= 16.2 summed in float: n * u * sum plus the log's 2 ulp each.
+      CHECK(std::fabs(got - want) <= (n + 4) * 6e-8 * (std::fabs(want) + 16.2 * n) + 1e-6);
+    }
+    std::vector<float> w(37, 1.0f), g(37, 2.0f);
+    k->sgd(w.data(), g.data(), 0.25f, w.size());
+    for (float v : w) CHECK(v == 0.5f);
+    CHECK(k->all_finite(g.data(), g.size()));
+    for (std::size_t at : {std::size_t{0}, std::size_t{17}, std::size_t{36}}) {
+      g[at] = std::nanf("");
+      CHECK_FALSE(k->all_finite(g.data(), g.size()));
+      g[at] = -std::numeric_limits<float>::infinity();
+      CHECK_FALSE(k->all_finite(g.data(), g.size()));
+      g[at] = 2.0f;
+    }
+  }
+}
