@@ -88,7 +88,10 @@ TEST_CASE("training: SIMD kernels vs the reference oracle, 32 steps of the tied 
     CHECK_MESSAGE(d <= tol, "step ", s, ": ", simd.losses[s], " vs ", ref.losses[s]);
   }
   double max_param = 0;
-  for (float p : ref.params) max_param = std::fmax(max_param, std::fabs(p));
+  for (float p : ref.params) {  // (a plain loop: GCC 12 aarch64 ICEs vectorizing an fmax reduction here)
+    const double a = std::fabs(static_cast<double>(p));
+    if (a > max_param) max_param = a;
+  }
   const double ptol = kSteps * eps * max_param;
   for (std::size_t i = 0; i < ref.params.size(); ++i) {
     const double d = std::fabs(static_cast<double>(simd.params[i]) - ref.params[i]);

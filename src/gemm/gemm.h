@@ -7,11 +7,13 @@
 //   gemm::run(p, scratch, scratch_floats);
 //
 // Paths (the loop nest is in gemm.cpp, the microkernels in kernels/):
-//   packed  m > kGemmSmallBatch and the scratch holds a KC x NR panel: BLIS
-//           loops JC / PC / IC / JR / IR, op(B) packed into the scratch per
-//           (JC, PC) block, A read in place by the microkernel.
-//   direct  batches 1..8, or no scratch (MOTE_GEMM_PACKING=0): op(B) read in
-//           place, NN/TN by broadcast tiles, NT by dot-product tiles.
+//   packed  NT with m > kGemmSmallBatch, NN/TN with m > 64, and the scratch
+//           holds a KC x NR panel: BLIS loops JC / PC / IC / JR / IR, op(B)
+//           packed into the scratch per (JC, PC) block, A read in place by
+//           the microkernel.
+//   direct  batches 1..8, NN/TN up to 64 rows, or no scratch
+//           (MOTE_GEMM_PACKING=0): op(B) read in place, whole K per tile,
+//           NN/TN by broadcast tiles, NT by dot-product tiles.
 // The kernel set is the best this CPU runs (xsimd::dispatch on x86) unless the
 // environment variable MOTE_ISA names a lower one: scalar, avx2, avx512.
 #pragma once
