@@ -77,6 +77,9 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
 }
 
 #if MOTE_GEMM_PACKING
+// A packed B block up to this size stays in L1 (32 KB on Zen 4 and most cores).
+constexpr std::size_t kL1BlockFloats = 4096;
+
 // Returns false when the scratch cannot hold one KC x NR panel.
 bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
   const int NR = ks.nr, MR = ks.mr;
@@ -106,6 +109,21 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
       t.kc = kc;
       t.load_c = p.accumulate || pc > 0;
       t.last = pc + kc == p.k;
+      // A packed block small enough for L1 (bwdW: K = batch) is swept whole
+      // for each MR rows of A: each A sliver and C row is touched once.
+      if (static_cast<std::size_t>(kc) * static_cast<std::size_t>(round_up(nc, ks.simd_width)) <= kL1BlockFloats) {
+        for (int ir = 0; ir < p.m; ir += MR) {  // IR
+          t.mr = imin(MR, p.m - ir);
+          t.a = a_at(p, ir, pc);
+          for (int jr = 0; jr < nc; jr += NR) {  // JR
+            t.nr = imin(NR, nc - jr);
+            t.b = scratch + static_cast<std::ptrdiff_t>(jr) * kc;
+            place(t, p, ir, jc + jr);
+            ks.tile(t);
+          }
+        }
+        continue;
+      }
       for (int ic = 0; ic < p.m; ic += ks.mc) {  // IC
         const int mc = imin(ks.mc, p.m - ic);
         for (int jr = 0; jr < nc; jr += NR) {  // JR

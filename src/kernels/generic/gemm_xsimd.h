@@ -131,40 +131,101 @@ inline void flush_colsum(const TileArgs& t, const vf<A> (&cs)[NV]) {
 // ------------------------------------------------------------ broadcast tiles
 enum BMode : int { kPacked = 0, kDirect = 1, kDirectTail = 2 };
 
+// ldb: B's row stride (the packed panel's width, or op(B)'s ldb in place).
 template <class A, int MR, int NV, int Mode>
-__attribute__((noinline)) void f32_gemm_tile(const TileArgs& t) {
+__attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t ldb) {
   using V = vf<A>;
   constexpr int W = static_cast<int>(V::size);
-  const std::ptrdiff_t ldb = Mode == kPacked ? NV * W : t.ldb;
   const int tail = t.nr - (NV - 1) * W;
-  const float* ap[MR];
+  // C's lines arrive from L2 while the K loop runs (bwdW at K = 32: the
+  // store step would otherwise wait on them).
 #pragma GCC unroll 16
-  for (int r = 0; r < MR; ++r) ap[r] = t.a + r * t.rs_a;
+  for (int r = 0; r < MR; ++r) {
+    const char* cl = reinterpret_cast<const char*>(t.c + r * t.ldc);
+    __builtin_prefetch(cl, 1, 3);
+    __builtin_prefetch(cl + (t.nr * 4 - 4), 1, 3);
+    if constexpr (NV * W * 4 > 128) __builtin_prefetch(cl + 64, 1, 3);
+    if constexpr (NV * W * 4 > 192) __builtin_prefetch(cl + 128, 1, 3);
+  }
   V acc[MR][NV];
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
     for (int v = 0; v < NV; ++v) acc[r][v] = V(0.0f);
-  const float* b = t.b;
-  const std::ptrdiff_t cs = t.cs_a;
-  std::ptrdiff_t ko = 0;
-  for (int k = 0; k < t.kc; ++k) {
-    V bv[NV];
+  // op(A) = A^T (weight gradients: rs_a = 1): the MR broadcasts of one k are
+  // adjacent floats, addressed from one pointer; otherwise one pointer per row.
+  const auto k_loop = [&](auto ap, auto at) {
+    const float* b = t.b;
+    for (int k = 0; k < t.kc; ++k) {
+      V bv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) {
-      if constexpr (Mode == kDirectTail)
-        bv[v] = v == NV - 1 ? load_n<A>(b + v * W, tail) : V::load_unaligned(b + v * W);
-      else
-        bv[v] = V::load_unaligned(b + v * W);
-    }
+      for (int v = 0; v < NV; ++v) {
+        if constexpr (Mode == kDirectTail)
+          bv[v] = v == NV - 1 ? load_n<A>(b + v * W, tail) : V::load_unaligned(b + v * W);
+        else
+          bv[v] = V::load_unaligned(b + v * W);
+      }
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r) {
-      const V av(ap[r][ko]);
+      for (int r = 0; r < MR; ++r) {
+        const V av(at(ap, r));
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+        for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+      }
+      b += ldb;
+      ap.next();
     }
-    b += ldb;
-    ko += cs;
+  };
+  if (t.rs_a == 1) {
+    struct Ptr {
+      const float* p;
+      std::ptrdiff_t cs;
+      void next() { p += cs; }
+    };
+    k_loop(Ptr{t.a, t.cs_a}, [](const Ptr& q, int r) { return q.p[r]; });
+  } else {
+    struct Rows {
+      const float* p[MR];
+      std::ptrdiff_t cs;
+      void next() {
+#pragma GCC unroll 16
+        for (int r = 0; r < MR; ++r) p[r] += cs;
+      }
+    };
+    Rows rows;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) rows.p[r] = t.a + r * t.rs_a;
+    rows.cs = t.cs_a;
+    k_loop(rows, [](const Rows& q, int r) { return q.p[r][0]; });
+  }
+  // Store step. Without an epilogue (every K block but the last, and plain
+  // products such as the weight gradients) it is one load-add-store per
+  // vector with the flags read once: at K = 32 the general path's per-vector
+  // tests cost ~15% of a bwdW tile.
+  float* const c0 = t.c;
+  const std::ptrdiff_t ldc = t.ldc;
+  if (!t.last || (t.bias == nullptr && t.act == Activation::linear && t.dact_y == nullptr && t.colsum == nullptr)) {
+    if (t.load_c) {
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        float* c = c0 + r * ldc;
+#pragma GCC unroll 8
+        for (int v = 0; v < NV - 1; ++v) (acc[r][v] + V::load_unaligned(c + v * W)).store_unaligned(c + v * W);
+        float* cl = c + (NV - 1) * W;
+        if (tail == W)
+          (acc[r][NV - 1] + V::load_unaligned(cl)).store_unaligned(cl);
+        else
+          store_n<A>(cl, acc[r][NV - 1] + load_n<A>(cl, tail), tail);
+      }
+    } else {
+#pragma GCC unroll 16
+      for (int r = 0; r < MR; ++r) {
+        float* c = c0 + r * ldc;
+#pragma GCC unroll 8
+        for (int v = 0; v < NV - 1; ++v) acc[r][v].store_unaligned(c + v * W);
+        store_n<A>(c + (NV - 1) * W, acc[r][NV - 1], tail);
+      }
+    }
+    return;
   }
   V colsum[NV];
 #pragma GCC unroll 8
@@ -176,35 +237,55 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t) {
   flush_colsum<A, NV>(t, colsum);
 }
 
+// Half-width vectors for a narrow last panel: on AVX-512 a panel of at most
+// 8 columns (n = 100 = 2 x 48 + 4 in the model) runs on ymm FMAs, which cost
+// half a zmm FMA (Zen 4 splits zmm FMAs; Intel issues two ymm per cycle).
+template <class A>
+struct HalfArch {
+  using type = void;
+};
+#if XSIMD_WITH_AVX512F && XSIMD_WITH_FMA3_AVX2
+template <>
+struct HalfArch<xsimd::avx512f> {
+  using type = xsimd::fma3<xsimd::avx2>;
+};
+#endif
+
 // Picks the instantiation for (t.mr, nv): mr in [1, M], nv in [1, NV].
 template <class A, int Mode, int M, int NV>
-inline void tile_pick_nv(const TileArgs& t, int nv) {
+inline void tile_pick_nv(const TileArgs& t, int nv, std::ptrdiff_t ldb) {
   if constexpr (NV > 1) {
-    if (nv < NV) return tile_pick_nv<A, Mode, M, NV - 1>(t, nv);
+    if (nv < NV) return tile_pick_nv<A, Mode, M, NV - 1>(t, nv, ldb);
   }
-  f32_gemm_tile<A, M, NV, Mode>(t);
+  using H = typename HalfArch<A>::type;
+  if constexpr (NV == 1 && !std::is_void_v<H>) {
+    constexpr int W = static_cast<int>(vf<A>::size);
+    if (t.nr <= W / 2) return f32_gemm_tile<H, M, 1, Mode>(t, ldb);
+  }
+  f32_gemm_tile<A, M, NV, Mode>(t, ldb);
 }
 template <class A, int Mode, int M, int NV>
-inline void tile_pick(const TileArgs& t, int nv) {
+inline void tile_pick(const TileArgs& t, int nv, std::ptrdiff_t ldb) {
   if constexpr (M > 1) {
-    if (t.mr < M) return tile_pick<A, Mode, M - 1, NV>(t, nv);
+    if (t.mr < M) return tile_pick<A, Mode, M - 1, NV>(t, nv, ldb);
   }
-  tile_pick_nv<A, Mode, M, NV>(t, nv);
+  tile_pick_nv<A, Mode, M, NV>(t, nv, ldb);
 }
 
 template <class A, int MR, int NV>
 void tile_packed(const TileArgs& t) {
   constexpr int W = static_cast<int>(vf<A>::size);
-  tile_pick<A, kPacked, MR, NV>(t, (t.nr + W - 1) / W);
+  const int nv = (t.nr + W - 1) / W;
+  tile_pick<A, kPacked, MR, NV>(t, nv, static_cast<std::ptrdiff_t>(nv) * W);  // pack_b's panel width
 }
 template <class A, int MR, int NV>
 void tile_direct(const TileArgs& t) {
   constexpr int W = static_cast<int>(vf<A>::size);
   const int nv = (t.nr + W - 1) / W;
   if (t.nr % W == 0)
-    tile_pick<A, kDirect, MR, NV>(t, nv);
+    tile_pick<A, kDirect, MR, NV>(t, nv, t.ldb);
   else
-    tile_pick<A, kDirectTail, MR, NV>(t, nv);
+    tile_pick<A, kDirectTail, MR, NV>(t, nv, t.ldb);
 }
 
 // ------------------------------------------------------------ dot tiles (NT, unpacked)
