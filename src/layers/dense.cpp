@@ -29,11 +29,11 @@ void forward(const BoundLayer& l, ConstMatrixView x, MatrixView y, Scratch s) {
 }
 
 void backward(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,
-              float* prev_dbias, Scratch s) {
+              float* prev_dbias, Scratch s, bool accumulate_dw) {
   const bool dense = l.spec.kind == LayerKind::dense;
   if (l.dkernel) {
     GemmProblem p;
-    p.accumulate = true;  // a tied kernel collects both uses
+    p.accumulate = accumulate_dw;  // a tied kernel collects both uses
     p.k = x.rows;
     p.op_a = Op::T;
     if (dense) {  // dW[in][out] += x^T dz

@@ -19,12 +19,13 @@ struct Scratch {
 void forward(const BoundLayer& l, ConstMatrixView x, MatrixView y, Scratch s);
 
 // Given dz = dL/d(pre-activation) of this layer [rows][out] and its input x:
-//   dkernel += (the layer's share of) dL/dW      if l.dkernel
+//   dkernel (+)= (the layer's share of) dL/dW    if l.dkernel; `accumulate_dw`
+//                false for the first writer of a (possibly shared) kernel
 //   dx = dz * op(W)^T, then * prev_act'(x) and colsum into prev_dbias
 //                                                   if l.needs_dx
 // The bias gradient of THIS layer is the column sum of dz, produced by whoever
 // wrote dz (the loss, or the next layer's dx epilogue).
 void backward(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,
-              float* prev_dbias, Scratch s);
+              float* prev_dbias, Scratch s, bool accumulate_dw = true);
 
 }  // namespace mote::layers

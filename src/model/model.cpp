@@ -138,16 +138,35 @@ Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
   const int last = spec_.num_layers - 1;
   if (dz.rows != rows_ || x.rows != rows_ || dz.cols != spec_.output() || x.cols != spec_.input)
     return Status::shape_mismatch;
-  std::memset(grads_, 0, plan_.trainable_floats * sizeof(float));
+  // No pass clears the gradient block: every gradient is written by the
+  // backward pass below (the planner makes it reach every trainable
+  // parameter). The first writer of a kernel overwrites it, later ones (the
+  // tied partner) accumulate; bias gradients are column sums, of dz for the
+  // last layer and in the dx GEMM's epilogue for the others, which only
+  // need their (small) bias vectors zeroed.
   const int rows = dz.rows;
-  // The last layer's bias gradient: column sums of dz.
+  const layers::Scratch sc{scratch_, plan_.scratch_floats};
+  // The last layer's bias gradient: db = 1^T dz, a 1 x out GEMM whose op(A)
+  // is the column of ones (A^T with lda 0 reads one 1.0f at every k).
   if (float* db = layers_[last].dbias) {
-    for (int r = 0; r < rows; ++r) {
-      const float* d = dz.row(r);
-      for (int j = 0; j < dz.cols; ++j) db[j] += d[j];
-    }
+    static const float kOne = 1.0f;
+    gemm::GemmProblem p;
+    p.m = 1;
+    p.n = dz.cols;
+    p.k = rows;
+    p.op_a = gemm::Op::T;
+    p.a = &kOne;
+    p.lda = 0;
+    p.b = dz.data;
+    p.ldb = dz.stride;
+    p.c = db;
+    p.ldc = dz.cols;
+    gemm::run(p, sc.data, sc.floats);
   }
-  const layers::Scratch s{scratch_, plan_.scratch_floats};
+  for (int i = last; i > 0 && layers_[i].needs_dx; --i)
+    if (float* db = layers_[i - 1].dbias) std::memset(db, 0, static_cast<std::size_t>(layers_[i - 1].spec.out) * sizeof(float));
+  const float* written[kMaxLayers] = {};
+  int nwritten = 0;
   ConstMatrixView cur = dz;
   int flip = 0;
   for (int i = last; i >= 0 && layers_[i].needs_backward; --i) {
@@ -162,7 +181,10 @@ Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
       prev_act = layers_[i - 1].spec.act;
       prev_db = layers_[i - 1].dbias;
     }
-    layers::backward(l, in, cur, dx, prev_act, prev_db, s);
+    bool acc_dw = false;
+    for (int w = 0; w < nwritten; ++w) acc_dw = acc_dw || written[w] == l.dkernel;
+    if (l.dkernel && !acc_dw) written[nwritten++] = l.dkernel;
+    layers::backward(l, in, cur, dx, prev_act, prev_db, sc, acc_dw);
     cur = dx;
   }
   return Status::ok;
