@@ -243,7 +243,9 @@ TEST_CASE("50 SIGKILLs at random moments never leave a checkpoint that fails to 
   Rng rng(20240601, 3);
   int loaded = 0, before_training = 0;
   int64_t last_step = 0;
-  for (int i = 0; i < 50; ++i) {
+  // 50 as the issue asks; the sanitizer stage (every start is slow there) checks memory, with 15.
+  const int kills = kSanitized ? 15 : 50;
+  for (int i = 0; i < kills; ++i) {
     CAPTURE(i);
     pid = spawn({"train", "--resume", ck, "--epochs", "100000", "--checkpoint-every", "1"}, log);
     const double delay = startup * (0.5 + 2.5 * rng.uniform());
@@ -267,10 +269,10 @@ TEST_CASE("50 SIGKILLs at random moments never leave a checkpoint that fails to 
     while (dirent* e = readdir(d)) torn += std::strstr(e->d_name, ".tmp.") != nullptr;
     closedir(d);
   }
-  MESSAGE("startup ", startup, " s; 50 kills, ", loaded, " checkpoints loaded, ", before_training,
+  MESSAGE("startup ", startup, " s; ", kills, " kills, ", loaded, " checkpoints loaded, ", before_training,
           " kills before a new save, ", torn, " kills inside a save (temporary left behind); the chain reached step ",
           last_step);
-  CHECK(loaded == 50);
+  CHECK(loaded == kills);
   CHECK(last_step > 0);
 }
 
