@@ -175,7 +175,46 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
       ap.next();
     }
   };
-  if (t.rs_a == 1) {
+  if constexpr (MR == 1) {
+    // One row (batch 1, a GEMV): NV FMA chains are too few to hide the FMA
+    // latency, so U k-steps run on U independent accumulator sets.
+    constexpr int U = NV == 1 ? 4 : 2;
+    V part[U - 1][NV];
+#pragma GCC unroll 4
+    for (int u = 0; u < U - 1; ++u)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) part[u][v] = V(0.0f);
+    const float* b = t.b;
+    const float* a = t.a;
+    const std::ptrdiff_t cs = t.cs_a;
+    const auto load_b = [&](const float* row, int v) {
+      if constexpr (Mode == kDirectTail)
+        return v == NV - 1 ? load_n<A>(row + v * W, tail) : V::load_unaligned(row + v * W);
+      else
+        return V::load_unaligned(row + v * W);
+    };
+    int k = 0;
+    for (; k + U <= t.kc; k += U) {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
+#pragma GCC unroll 4
+      for (int u = 1; u < U; ++u)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) part[u - 1][v] = xsimd::fma(V(a[u * cs]), load_b(b + u * ldb, v), part[u - 1][v]);
+      a += U * cs;
+      b += U * ldb;
+    }
+    for (; k < t.kc; ++k) {
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
+      a += cs;
+      b += ldb;
+    }
+#pragma GCC unroll 4
+    for (int u = 0; u < U - 1; ++u)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[0][v] += part[u][v];
+  } else if (t.rs_a == 1) {
     struct Ptr {
       const float* p;
       std::ptrdiff_t cs;
@@ -289,6 +328,26 @@ void tile_direct(const TileArgs& t) {
 }
 
 // ------------------------------------------------------------ dot tiles (NT, unpacked)
+#if defined(__AVX512F__)
+// Lane j of the result = sum of the lanes of a[j]: a transposing tree of
+// 30 shuffles and 15 adds instead of 16 separate horizontal sums (~128 uops).
+template <class V>
+inline __m512 reduce16(const V (&a)[16]) {
+  __m512 b[8], c[4];
+  for (int j = 0; j < 8; ++j)  // 256-bit halves: [a2j: 8 partials | a2j+1: 8 partials]
+    b[j] = _mm512_add_ps(_mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0x44),
+                         _mm512_shuffle_f32x4(a[2 * j], a[2 * j + 1], 0xEE));
+  for (int j = 0; j < 4; ++j)  // 128-bit lanes: [a4j | a4j+1 | a4j+2 | a4j+3], 4 partials each
+    c[j] = _mm512_add_ps(_mm512_shuffle_f32x4(b[2 * j], b[2 * j + 1], 0x88),
+                         _mm512_shuffle_f32x4(b[2 * j], b[2 * j + 1], 0xDD));
+  const __m512 t0 = _mm512_add_ps(_mm512_unpacklo_ps(c[0], c[1]), _mm512_unpackhi_ps(c[0], c[1]));
+  const __m512 t1 = _mm512_add_ps(_mm512_unpacklo_ps(c[2], c[3]), _mm512_unpackhi_ps(c[2], c[3]));
+  // lane 4q + i now holds the sum of a[4i + q]
+  const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(t0, t1, 0x44), _mm512_shuffle_ps(t0, t1, 0xEE));
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), r);
+}
+#endif
+
 // C[mr x nr] = A[mr x kc] * B^T, A rows at a + r*rs_a, B rows at b + j*ldb,
 // both contiguous along k. Rows j >= nr of B re-read row nr-1 (never stored).
 template <class A, int MR, int NJ>
@@ -332,6 +391,12 @@ __attribute__((noinline)) void f32_gemm_dot_tile(const TileArgs& t) {
   }
   V colsum[1] = {V(0.0f)};
   for (int r = 0; r < MR; ++r) {
+#if defined(__AVX512F__)
+    if constexpr (W == 16 && NJ == 16) {
+      store_vector<A>(t, V(reduce16(acc[r])), r, 0, t.nr, colsum[0]);
+      continue;
+    }
+#endif
     alignas(64) float sums[W] = {};
 #pragma GCC unroll 16
     for (int j = 0; j < NJ; ++j) sums[j] = hsum<A>(acc[r][j]);
