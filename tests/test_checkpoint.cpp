@@ -97,6 +97,16 @@ bool wait_for_file(const std::string& path, double seconds, pid_t pid) {
   return false;
 }
 
+// Files named "*.tmp.*" in a folder: the temporaries of saves.
+int count_temporaries(const std::string& folder) {
+  int n = 0;
+  if (DIR* d = opendir(folder.c_str())) {
+    while (dirent* e = readdir(d)) n += std::strstr(e->d_name, ".tmp.") != nullptr;
+    closedir(d);
+  }
+  return n;
+}
+
 io::Checkpoint load_ck(const std::string& path) {
   io::Checkpoint c;
   io::Error err;
@@ -262,18 +272,55 @@ TEST_CASE("50 SIGKILLs at random moments never leave a checkpoint that fails to 
     if (c.state.global_step == last_step) ++before_training;
     last_step = c.state.global_step;
   }
-  // Temporary files of the interrupted saves remain (one per kill inside a
-  // save); the checkpoint itself never breaks.
-  int torn = 0;
-  if (DIR* d = opendir(dir.path.c_str())) {
-    while (dirent* e = readdir(d)) torn += std::strstr(e->d_name, ".tmp.") != nullptr;
-    closedir(d);
-  }
+  // A kill inside a save leaves its temporary file until the next successful
+  // save of the checkpoint, which deletes those of dead processes: one more
+  // save leaves none.
+  const int torn = count_temporaries(dir.path);
   MESSAGE("startup ", startup, " s; ", kills, " kills, ", loaded, " checkpoints loaded, ", before_training,
-          " kills before a new save, ", torn, " kills inside a save (temporary left behind); the chain reached step ",
+          " kills before a new save, ", torn, " temporaries of killed saves still there; the chain reached step ",
           last_step);
   CHECK(loaded == kills);
   CHECK(last_step > 0);
+  REQUIRE(run_exe({"train", "--resume", ck, "--epochs", "100000", "--checkpoint-every", "1", "--stop-after", "1"},
+                  log) == 0);
+  CHECK(count_temporaries(dir.path) == 0);
+}
+
+TEST_CASE("a successful save deletes the temporaries of killed saves, and only those") {
+  test::TempDir dir;
+  const std::string path = dir.file("m.ckpt");
+  // A pid that is no live process: a child that has exited and been reaped.
+  pid_t dead = -1;
+  char true_exe[] = "true";
+  char* argv[] = {true_exe, nullptr};
+  REQUIRE(posix_spawnp(&dead, "true", nullptr, nullptr, argv, environ) == 0);
+  wait_exit(dead);
+  REQUIRE(kill(dead, 0) == -1);
+  const std::string stale = path + ".tmp." + std::to_string(dead);
+  const std::vector<std::string> kept = {
+      path + ".tmp." + std::to_string(getppid()),  // live: another process (this pid's own is the save's)
+      path + ".tmp." + std::to_string(dead) + "x",       // not a pid
+      path + ".tmp.0" + std::to_string(dead),            // not the writer's spelling of a pid
+      path + ".tmp.99999999999",                         // beyond any pid
+      dir.file(("other.ckpt.tmp." + std::to_string(dead)).c_str()),  // another file's
+      path + ".bak",
+  };
+  io::Error err;
+  for (const std::string& f : kept) REQUIRE(io::write_file_atomic(f.c_str(), "k", 1, &err) == Status::ok);
+  // The writes above cleaned up as they went; plant the stale one last.
+  const int fd = open(stale.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  REQUIRE(fd >= 0);
+  close(fd);
+  // A failed save deletes nothing.
+  CHECK(io::write_file_atomic((path + "/not-a-folder").c_str(), "x", 1, &err) == Status::io_error);
+  CHECK(exists(stale));
+  REQUIRE(io::write_file_atomic(path.c_str(), "new", 3, &err) == Status::ok);
+  CHECK_FALSE(exists(stale));
+  for (const std::string& f : kept) {
+    CAPTURE(f);
+    CHECK(exists(f));
+  }
+  CHECK(text(path) == "new");
 }
 
 TEST_CASE("weights exported to .npz, loaded by NumPy and imported back give the same test loss") {

@@ -1,11 +1,14 @@
 #include "io/model_file.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cinttypes>
+#include <climits>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -111,6 +114,36 @@ std::string dir_of(const char* path) {
   return std::string(path, static_cast<std::size_t>(slash - path));
 }
 
+// "<name>.tmp.<pid>" with a decimal pid (no sign, no leading zero, at most
+// INT_MAX): the pid, or 0 when `entry` is not such a name.
+pid_t temporary_pid(const char* entry, const std::string& prefix) {
+  if (std::strncmp(entry, prefix.c_str(), prefix.size()) != 0) return 0;
+  const char* digits = entry + prefix.size();
+  if (digits[0] < '1' || digits[0] > '9') return 0;
+  long long pid = 0;
+  for (const char* q = digits; *q; ++q) {
+    if (*q < '0' || *q > '9' || q - digits >= 10) return 0;
+    pid = pid * 10 + (*q - '0');
+  }
+  return pid <= INT_MAX ? static_cast<pid_t>(pid) : 0;
+}
+
+// Removes the "<path>.tmp.<pid>" files of saves that were killed: only those
+// whose pid is no live process (kill(pid, 0) fails with ESRCH). A live pid,
+// even one reused by an unrelated process, keeps its file; so does anything
+// that is not exactly such a name. Best effort: nothing here is an error.
+void remove_stale_temporaries(const char* path) {
+  const char* slash = std::strrchr(path, '/');
+  const std::string prefix = std::string(slash ? slash + 1 : path) + ".tmp.";
+  DIR* d = ::opendir(dir_of(path).c_str());
+  if (!d) return;
+  while (const dirent* e = ::readdir(d)) {
+    const pid_t pid = temporary_pid(e->d_name, prefix);
+    if (pid > 0 && ::kill(pid, 0) == -1 && errno == ESRCH) (void)::unlinkat(::dirfd(d), e->d_name, 0);
+  }
+  ::closedir(d);
+}
+
 }  // namespace
 
 Status image_error(const char* path, const ImageError& why, Error* err) {
@@ -163,6 +196,7 @@ Status write_file_atomic(const char* path, const void* data, std::size_t size, E
     (void)::fsync(dfd);
     ::close(dfd);
   }
+  remove_stale_temporaries(path);
   return Status::ok;
 }
 

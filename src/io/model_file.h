@@ -15,7 +15,8 @@
 // Format: docs/model-format.md (the core parser, mote/model_image.h, reads
 // the same bytes from memory). Saving writes "<path>.tmp.<pid>", fsyncs it,
 // renames it over <path> and fsyncs the folder: a crash at any moment leaves
-// the old file or the new one.
+// the old file or the new one. A successful save then deletes the
+// "<path>.tmp.<pid>" files that killed saves left, when <pid> is no live process.
 #pragma once
 #include <cstddef>
 #include <vector>
@@ -45,7 +46,8 @@ Status probe_model_file(const char* path, ModelSpec* spec, Error* err);
 Status load_model_into(const char* path, const PlanOptions& opts, void* arena, std::size_t arena_size, Model* m,
                        Error* err);
 
-// Writes `size` bytes to `path` atomically (temporary file, fsync, rename, fsync of the folder).
+// Writes `size` bytes to `path` atomically (temporary file, fsync, rename, fsync of the folder);
+// on success, removes stale "<path>.tmp.<pid>" siblings whose pid is no live process.
 Status write_file_atomic(const char* path, const void* data, std::size_t size, Error* err);
 // Reads a whole file of at most max_bytes.
 Status read_file(const char* path, std::size_t max_bytes, std::vector<unsigned char>* out, Error* err);
