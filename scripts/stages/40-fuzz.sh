@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 seconds=${FUZZ_SECONDS:-60}
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-  -DMOTE_FUZZ=ON -DMOTE_SANITIZE=address,undefined -DMOTE_BUILD_TESTS=OFF -DMOTE_WERROR=OFF >/dev/null
+  -DMOTE_FUZZ=ON -DMOTE_SANITIZE=address,undefined -DMOTE_BUILD_TESTS=OFF -DMOTE_WERROR=ON >/dev/null
 cmake --build build-fuzz -j "$(nproc)" --target fuzz_model_file fuzz_npz fuzz_idx
 failed=0
 for t in model_file npz idx; do
