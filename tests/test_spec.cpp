@@ -13,6 +13,19 @@ static_assert(param_count(reference::greedy_ae2) == 6130);
 static_assert(validate(reference::stacked) == Status::ok);
 static_assert(validate(reference::tied) == Status::ok);
 
+// Training arenas at batch 32, plain SGD, pinned. Tied, for instance:
+//   params 82,414 floats (329,664 B) + gradients (329,664 B)
+//   + activations 32 x (100 + 30 + 100 + 784) floats (129,792 B)
+//   + two deltas of 32 x 100 floats (25,600 B)
+//   + GEMM packing scratch KC x NC = 256 x 384 floats (393,216 B) = 1,207,936 B.
+// A change here is a change of the memory plan: update the pin on purpose.
+static_assert(arena_bytes(reference::tied, PlanOptions{.batch = 32}) == 1207936);
+static_assert(arena_bytes(reference::stacked, PlanOptions{.batch = 32}) == 1859200);
+static_assert(arena_bytes(reference::greedy_ae1, PlanOptions{.batch = 32}) == 1793536);
+static_assert(arena_bytes(reference::greedy_ae2, PlanOptions{.batch = 32}) == 131072);
+// Inference at batch 1 with the weights in flash: two activation buffers only.
+static_assert(arena_bytes(reference::tied, PlanOptions{.batch = 1, .train = Trainable::none, .external_weights = true}) == 3584);
+
 // The tied decoder owns only its biases: 100 + 784 beyond the encoder.
 static_assert(param_count(reference::tied) - param_count(ModelSpec(784).dense(100, Activation::selu).dense(30, Activation::selu)) == 884);
 
