@@ -24,6 +24,21 @@ set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 set(doctest_DIR ${CMAKE_CURRENT_LIST_DIR}/doctest)
 
+# The target's zlib, for the mote tool and its tests (MOTE_BUILD_TOOLS): Debian
+# ships none for the cross toolchains, so scripts/cross-sysroot unpacks the
+# target's zlib1g-dev .deb (not installed) into build-deps/sysroot-<triple>,
+# and the static libz.a there is linked. MOTE_CROSS_SYSROOT points elsewhere.
+# Without it the tools default to OFF (the core, kernel and C API tests build).
+if(NOT MOTE_CROSS_SYSROOT)
+  get_filename_component(MOTE_CROSS_SYSROOT ${CMAKE_CURRENT_LIST_DIR}/../../build-deps/sysroot-${MOTE_CROSS_TRIPLE} ABSOLUTE)
+endif()
+if(EXISTS ${MOTE_CROSS_SYSROOT}/usr/include/zlib.h AND EXISTS ${MOTE_CROSS_SYSROOT}/usr/lib/${MOTE_CROSS_TRIPLE}/libz.a)
+  set(ZLIB_INCLUDE_DIR ${MOTE_CROSS_SYSROOT}/usr/include CACHE PATH "target zlib headers (scripts/cross-sysroot)")
+  set(ZLIB_LIBRARY ${MOTE_CROSS_SYSROOT}/usr/lib/${MOTE_CROSS_TRIPLE}/libz.a CACHE FILEPATH "target zlib, static")
+elseif(NOT ZLIB_LIBRARY)
+  set(MOTE_BUILD_TOOLS OFF CACHE BOOL "no target zlib: run scripts/cross-sysroot, or set ZLIB_INCLUDE_DIR/ZLIB_LIBRARY")
+endif()
+
 find_program(MOTE_QEMU_USER ${MOTE_CROSS_QEMU})
 if(MOTE_QEMU_USER)
   set(CMAKE_CROSSCOMPILING_EMULATOR ${MOTE_QEMU_USER} -L /usr/${MOTE_CROSS_TRIPLE})
