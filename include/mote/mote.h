@@ -114,9 +114,13 @@ typedef struct mote_optimizer {
 } mote_optimizer;
 
 /* The model handle: caller-owned storage for the bound model. Zero it or not;
- * only mote_model_bind makes it usable. Do not copy a bound handle. */
+ * only mote_model_bind makes it usable. Do not copy a bound handle.
+ * Sized per pointer width: the bound model is about 184 bytes of fixed-size
+ * fields plus 155 pointer-sized ones (804 bytes on 32-bit targets, 1,424 on
+ * 64-bit), so this reserves 832 and 1,472 bytes; src/capi/capi.cpp checks the
+ * fit at compile time on every target. */
 typedef struct mote_model {
-  uint64_t opaque[(512 + 160 * sizeof(void*)) / 8];
+  uint64_t opaque[(192 + 160 * sizeof(void*)) / 8];
 } mote_model;
 
 /* ------------------------------------------------------------ specs */
