@@ -8,33 +8,23 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.h"
 #include "io/model_file.h"
 #include "mote/spec.h"
 #include "test_util.h"
+#include "cli_test_util.h"
 #include "tmp_dir.h"
 
 using namespace mote;
 
 namespace {
 
-int run(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return cli::cmd_export(static_cast<int>(argv.size()), argv.data());
-}
+int run(std::vector<std::string> args) { return test::run_command(cli::cmd_export, std::move(args)); }
 
-std::string slurp(const std::string& path) {
-  std::string s;
-  if (FILE* f = std::fopen(path.c_str(), "rb")) {
-    int c;
-    while ((c = std::fgetc(f)) != EOF) s += static_cast<char>(c);
-    std::fclose(f);
-  }
-  return s;
-}
+using test::read_file;
 
 bool exists(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "rb");
@@ -63,7 +53,7 @@ TEST_CASE("the header holds the spec, the exact parameters and the arena sizes")
   const std::string model = save_small(dir, &params);
   const std::string out = dir.file("small_net.h");
   REQUIRE(run({"--load", model, "--c-header", out}) == 0);
-  const std::string h = slurp(out);
+  const std::string h = read_file(out);
   // Default name from the file name.
   CHECK(h.find("#define SMALL_NET_PARAM_COUNT 77") != std::string::npos);
   CHECK(h.find("static const mote_spec small_net_spec = {12, 2, {") != std::string::npos);
@@ -103,7 +93,7 @@ TEST_CASE("--name sets the prefix and must be a C identifier") {
   const std::string model = save_small(dir, &params);
   const std::string out = dir.file("x.h");
   REQUIRE(run({"--load", model, "--c-header", out, "--name", "tied_fw"}) == 0);
-  CHECK(slurp(out).find("static const float tied_fw_params[TIED_FW_PARAM_COUNT]") != std::string::npos);
+  CHECK(read_file(out).find("static const float tied_fw_params[TIED_FW_PARAM_COUNT]") != std::string::npos);
   const std::string bad = dir.file("bad.h");
   CHECK(run({"--load", model, "--c-header", bad, "--name", "1abc"}) == 2);
   CHECK(run({"--load", model, "--c-header", bad, "--name", "a-b"}) == 2);
@@ -134,6 +124,6 @@ TEST_CASE("bad input: exit 2, one line, no file written") {
     std::fputs("keep me", f);
     std::fclose(f);
     CHECK(run({"--load", dir.file("missing.mote"), "--c-header", out}) == 2);
-    CHECK(slurp(out) == "keep me");
+    CHECK(read_file(out) == "keep me");
   }
 }
