@@ -1,6 +1,7 @@
 // The model loader: the core parser on memory (what firmware runs on a file
 // in flash), the load into an arena and a forward pass of what it accepts,
-// the streaming reader's table parser, and the checkpoint's training state.
+// the streaming reader's table parser, and checkpoints (training state,
+// schedule, a greedy run's earlier-stage model).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -54,6 +55,10 @@ void parse_and_run(const uint8_t* data, size_t size) {
     if (const mote::ImageSection* ts = img.image.find(mote::kTagTrainState)) {
       mote::io::TrainState st;
       (void)mote::io::decode_train_state(ts->data, ts->bytes, &st);
+      // The whole checkpoint: its sections, the schedule, an earlier stage's model.
+      mote::io::Checkpoint c;
+      mote::io::Error err;
+      (void)mote::io::parse_checkpoint("fuzz", data, size, &c, &err);
     }
   }
 }

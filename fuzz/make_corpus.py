@@ -56,6 +56,18 @@ def model_seeds():
     hist = struct.pack("<3d", 0.5, 0.45, 0.8)
     write("model_file", "tied.ckpt", image([(b"LAYR", 0, layers(6, tied)), (b"PARM", 1, params(tied)),
                                             (b"TRNS", 0, state), (b"OPTS", 1, b""), (b"HIST", 2, hist)]))
+    # A greedy run in its second stage: AE2 (4-2-4) trains on the codings of
+    # AE1 (6-4-6), which rides along in PLYR/PPRM; TRNS flags (offset 116) = 1:
+    # --lr fixed the rate of every stage.
+    ae1 = [(0, 1, -1, 6, 4), (0, 2, -1, 4, 6)]
+    ae2 = [(0, 1, -1, 4, 2), (0, 1, -1, 2, 4)]
+    state = struct.pack("<I16sQIIIIfffffIIQQQQdQI", 1, b"greedy", 42, 2, 0, 1, 0, 0.05, 0.9, 0.9, 0.999, 1e-7,
+                        1, 1, 2, 5, 0x853C49E6748FEA9B, 0xDA3E39CB94B95BDB, 0.75, 4, 1)
+    state += b"\0" * (160 - len(state))
+    write("model_file", "greedy.ckpt", image([(b"LAYR", 0, layers(4, ae2)), (b"PARM", 1, params(ae2)),
+                                              (b"TRNS", 0, state), (b"OPTS", 1, b""),
+                                              (b"HIST", 2, struct.pack("<3d", 0.3, 0.28, 0.6)),
+                                              (b"PLYR", 0, layers(6, ae1)), (b"PPRM", 1, params(ae1))]))
 
 
 def npz_seeds():

@@ -6,6 +6,7 @@ if(MOTE_BUILD_TOOLS)
   mote_add_test(test_npz LIBS mote_io LABELS "unit;tools")
   # Runs the mote binary too (signals, SIGKILL at random moments).
   mote_add_test(test_checkpoint LIBS mote_cli LABELS "data;tools")
-  target_compile_definitions(test_checkpoint PRIVATE MOTE_EXE="$<TARGET_FILE:mote>")
+  target_compile_definitions(test_checkpoint PRIVATE MOTE_EXE="$<TARGET_FILE:mote>"
+                                                     MOTE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
   add_dependencies(test_checkpoint mote)
 endif()

@@ -6,6 +6,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/report.h"
+#include "io/checkpoint.h"
 #include "io/idx.h"
 #include "io/model_file.h"
 #include "mote/model.h"
@@ -47,6 +48,18 @@ int cmd_eval(int argc, char** argv) {
     return kExitBadInput;
   }
   if (spec.input != 784 || spec.output() != 784) {
+    // A greedy checkpoint holds the model of the stage in progress: AE2 in stage 2 of 3.
+    io::Checkpoint ck;
+    io::Error why;
+    if (io::load_checkpoint(path, &ck, &why) == Status::ok && io::schedule_stages(ck.state.model) > 1) {
+      std::fprintf(stderr,
+                   "mote eval: %s: a checkpoint of %s stage %d of %d, whose model (%d -> %d, trained on the first "
+                   "stage's codings) is not a 784 -> 784 autoencoder; resume it past the stage, or evaluate a "
+                   "checkpoint of another stage\n",
+                   path, ck.state.model, ck.state.stage + 1, io::schedule_stages(ck.state.model), spec.input,
+                   spec.output());
+      return kExitBadInput;
+    }
     std::fprintf(stderr, "mote eval: %s: the model maps %d -> %d values; Fashion-MNIST needs 784 -> 784\n", path,
                  spec.input, spec.output());
     return kExitBadInput;

@@ -47,6 +47,7 @@ struct Stage {
   Loss loss;
   float lr;
   int epochs;
+  int index = 0;  // stage of the schedule (greedy: 0, 1, 2), recorded in checkpoints
 };
 
 struct Options {
@@ -58,8 +59,8 @@ struct Options {
   int64_t limit = 0;
 };
 
-// Checkpointing of a one-stage run (stacked, tied): --checkpoint, --resume,
-// signals, the numerical guard. See docs/model-format.md, "Checkpoints".
+// Checkpointing (stacked, tied, and greedy's three stages): --checkpoint,
+// --resume, signals, the numerical guard. See docs/model-format.md, "Checkpoints".
 volatile int g_stop = 0;            // set by the signal handler or --stop-after
 volatile sig_atomic_t g_signal = 0; // the signal that stopped us, 0 for --stop-after
 
@@ -73,8 +74,12 @@ struct CheckpointControl {
   const char* resume_path = nullptr;
   int64_t every = 0;                    // steps; 0: at epoch ends only
   int64_t stop_after = 0;               // steps run by this process; 0: never
-  const io::Checkpoint* resume = nullptr;
-  io::TrainState base{};                // model name, seed, batch, limit
+  int64_t run_steps = 0;                // steps run by this process, over all stages
+  const io::Checkpoint* resume = nullptr;  // until the recorded stage has resumed
+  io::TrainState base{};                // model name, seed, batch, limit, flags
+  // Greedy, stage 1: AE1, which every checkpoint of the stage carries.
+  const ModelSpec* prev_spec = nullptr;
+  const std::vector<float>* prev_params = nullptr;
   bool saved = false;                   // a checkpoint of this run exists on disk
   char last_saved[64] = "none";         // where the last good checkpoint stands
   bool interrupted = false;             // stopped before the last epoch; exit with `exit_code`
@@ -106,15 +111,48 @@ bool write_checkpoint(CheckpointControl* c, const Model& model, const io::TrainS
   if (nopt) ck.opt_state.assign(model.optimizer_state(), model.optimizer_state() + nopt);
   ck.state = pos;
   ck.history = history;
+  if (c->prev_params) {
+    ck.prev_spec = *c->prev_spec;
+    ck.prev_params = *c->prev_params;
+  }
   io::Error err;
   if (io::save_checkpoint(c->path, ck, &err) != Status::ok) {
     std::fprintf(stderr, "mote train: %s\n", err.message);
     return false;
   }
   c->saved = true;
-  std::snprintf(c->last_saved, sizeof c->last_saved, "epoch %d, step %lld of the next", pos.epochs_done,
-                static_cast<long long>(pos.step_in_epoch));
+  if (io::schedule_stages(pos.model) > 1)
+    std::snprintf(c->last_saved, sizeof c->last_saved, "stage %d of %d, epoch %d, step %lld of the next",
+                  pos.stage + 1, io::schedule_stages(pos.model), pos.epochs_done,
+                  static_cast<long long>(pos.step_in_epoch));
+  else
+    std::snprintf(c->last_saved, sizeof c->last_saved, "epoch %d, step %lld of the next", pos.epochs_done,
+                  static_cast<long long>(pos.step_in_epoch));
   return true;
+}
+
+// The message of a run stopped by a signal or --stop-after once its
+// checkpoint is on disk; the exit code is then 128 + the signal (0 for --stop-after).
+void note_stopped(CheckpointControl* ctl) {
+  ctl->interrupted = true;
+  ctl->exit_code = g_signal ? 128 + g_signal : kExitOk;
+  std::fprintf(stderr, "mote train: %s: checkpoint %s written (%s); continue with --resume %s\n",
+               g_signal ? (g_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)") : "stopped",
+               ctl->path, ctl->last_saved, ctl->path);
+}
+
+// Restores the recorded stage's weights and optimizer moments into `model`
+// (bound for the checkpoint's model, which cmd_train checked). Returns an exit code.
+int restore_stage(Model& model, const io::Checkpoint& ck, const CheckpointControl& ctl, const char* label) {
+  const std::size_t nopt = static_cast<std::size_t>(optimizer_slots(model.plan().optimizer)) * model.trainable_count();
+  if (ck.opt_state.size() != nopt) {
+    std::fprintf(stderr, "mote train: %s: %zu optimizer values, the %s model's optimizer needs %zu\n",
+                 ctl.resume_path, ck.opt_state.size(), label, nopt);
+    return kExitBadInput;
+  }
+  model.set_params(ck.params.data(), ck.params.size());
+  if (nopt) std::memcpy(model.optimizer_state(), ck.opt_state.data(), nopt * sizeof(float));
+  return kExitOk;
 }
 
 OptimizerConfig make_optimizer(const Options& o, float schedule_lr) {
@@ -168,17 +206,16 @@ struct StepHook {
   io::TrainState pos{};            // filled at the epoch's start
   const int64_t* global_step = nullptr;
   const std::vector<double>* history = nullptr;
-  int64_t run_steps = 0;           // steps run by this process
   bool failed = false;
 };
 
 void step_hook(void* user, int64_t step, int64_t steps, double running_loss) {
   auto* h = static_cast<StepHook*>(user);
   draw_progress(h->prog, step, steps, running_loss);
-  ++h->run_steps;
   CheckpointControl* c = h->ctl;
   if (!c || !c->path) return;
-  if (c->stop_after > 0 && h->run_steps >= c->stop_after) g_stop = 1;
+  ++c->run_steps;
+  if (c->stop_after > 0 && c->run_steps >= c->stop_after) g_stop = 1;
   if (g_stop || step == steps) return;  // the caller saves at the stop and at the epoch's end
   if (c->every > 0 && *h->global_step % c->every == 0) {
     io::TrainState pos = h->pos;
@@ -259,6 +296,7 @@ int run_stage(const Stage& st, const Options& o, Model& model, ConstMatrixView t
     hook.global_step = &step;
     hook.history = &history;
     hook.pos = ctl->base;
+    hook.pos.stage = st.index;
     hook.pos.loss = st.loss;
     hook.pos.optimizer = ctx.optimizer;
     ctx.progress = step_hook;
@@ -327,11 +365,7 @@ int run_stage(const Stage& st, const Options& o, Model& model, ConstMatrixView t
     }
   }
   if (ctl && g_stop && ckpt && (first + trained <= st.epochs)) {
-    ctl->interrupted = true;
-    ctl->exit_code = g_signal ? 128 + g_signal : kExitOk;
-    std::fprintf(stderr, "mote train: %s: checkpoint %s written (%s); continue with --resume %s\n",
-                 g_signal ? (g_signal == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)") : "stopped",
-                 ctl->path, ctl->last_saved, ctl->path);
+    note_stopped(ctl);
     return kExitOk;
   }
 
@@ -376,6 +410,8 @@ void encode(Model& m, ConstMatrixView x, std::vector<float>& out) {
 }
 
 int epochs_or(const Options& o, int schedule) { return o.epochs >= 0 ? static_cast<int>(o.epochs) : schedule; }
+// The reference schedule's epochs (of every stage for greedy).
+int default_epochs(const std::string& name) { return name == "stacked" ? 20 : 10; }
 
 int train_one(const char* name, const Options& o, const io::Dataset& d, Trained* t, CheckpointControl* ctl) {
   t->name = name;
@@ -385,57 +421,86 @@ int train_one(const char* name, const Options& o, const io::Dataset& d, Trained*
   ArenaBuffer arena;
   const ConstMatrixView none{};
   if (const ModelSpec* spec = reference_spec(name)) {
-    const bool tied = !std::strcmp(name, "tied");
-    const Stage st{name, Loss::binary_crossentropy, 1.5f, epochs_or(o, tied ? 10 : 20)};
+    const Stage st{name, Loss::binary_crossentropy, 1.5f, epochs_or(o, default_epochs(name))};
     if (!bind_fresh(model, arena, *spec, o, seed)) return fail_status("train", "arena", Status::arena_too_small);
     if (ctl->resume) {  // the recorded weights and optimizer moments
-      const io::Checkpoint& ck = *ctl->resume;
-      const std::size_t nopt =
-          static_cast<std::size_t>(optimizer_slots(model.plan().optimizer)) * model.trainable_count();
-      if (ck.opt_state.size() != nopt) {
-        std::fprintf(stderr, "mote train: %s: %zu optimizer values, the %s model's optimizer needs %zu\n",
-                     ctl->resume_path, ck.opt_state.size(), name, nopt);
-        return kExitBadInput;
-      }
-      model.set_params(ck.params.data(), ck.params.size());
-      if (nopt) std::memcpy(model.optimizer_state(), ck.opt_state.data(), nopt * sizeof(float));
+      const int rc = restore_stage(model, *ctl->resume, *ctl, name);
+      if (rc != kExitOk) return rc;
     }
     const int rc = run_stage(st, o, model, d.train(), none, d.valid(), none, rng, &t->result, ctl);
     if (rc != kExitOk || ctl->interrupted) return rc;
     t->spec = *spec;
-  } else {  // greedy layer-wise
-    Model ae1, ae2;
-    ArenaBuffer a1, a2;
-    if (!bind_fresh(ae1, a1, reference::greedy_ae1, o, seed) || !bind_fresh(ae2, a2, reference::greedy_ae2, o, seed + 1))
-      return fail_status("train", "arena", Status::arena_too_small);
-    StageResult r1, r2;
-    int rc = run_stage({"greedy-ae1", Loss::binary_crossentropy, 1.5f, epochs_or(o, 10)}, o, ae1, d.train(), none,
-                       d.valid(), none, rng, &r1);
-    if (rc != kExitOk) return rc;
-    std::vector<float> codes_train, codes_valid;
-    encode(ae1, d.train(), codes_train);
-    encode(ae1, d.valid(), codes_valid);
-    const ConstMatrixView ct{codes_train.data(), d.train().rows, 100, 100};
-    const ConstMatrixView cv{codes_valid.data(), d.valid().rows, 100, 100};
-    rc = run_stage({"greedy-ae2", Loss::mse, 0.05f, epochs_or(o, 10)}, o, ae2, ct, none, cv, none, rng, &r2);
-    if (rc != kExitOk) return rc;
-    // Stack enc1, enc2, dec2, dec1 into one sandwich.
-    std::vector<float> p1(ae1.param_count()), p2(ae2.param_count());
-    ae1.get_params(p1.data(), p1.size());
-    ae2.get_params(p2.data(), p2.size());
-    const std::size_t enc1 = 784 * 100 + 100;
-    std::vector<float> stacked(p1.begin(), p1.begin() + static_cast<std::ptrdiff_t>(enc1));
-    stacked.insert(stacked.end(), p2.begin(), p2.end());
-    stacked.insert(stacked.end(), p1.begin() + static_cast<std::ptrdiff_t>(enc1), p1.end());
-    if (!bind_fresh(model, arena, reference::stacked, o, seed)) return fail_status("train", "arena", Status::arena_too_small);
-    model.set_params(stacked.data(), stacked.size());
-    EvalResult before;
-    evaluate(model, d.valid(), none, Loss::binary_crossentropy, &before);
-    std::printf("%-10s stacked before fine-tuning: valid %.4f  valid-acc %.4f\n", "greedy", before.loss,
-                before.rounded_accuracy);
-    rc = run_stage({"greedy-ft", Loss::binary_crossentropy, 0.1f, epochs_or(o, 10)}, o, model, d.train(), none,
-                   d.valid(), none, rng, &t->result);
-    if (rc != kExitOk) return rc;
+  } else {  // greedy layer-wise: AE1, AE2 on AE1's codings, the stacked sandwich fine-tuned
+    // A resumed run skips the stages before the recorded one: their results
+    // are in the checkpoint (stage 1 carries AE1; stage 2's model holds both).
+    const io::Checkpoint* ck = ctl->resume;
+    const int from = ck ? ck->state.stage : 0;
+    const int epochs = epochs_or(o, 10);
+    const Stage st1{"greedy-ae1", Loss::binary_crossentropy, 1.5f, epochs, 0};
+    const Stage st2{"greedy-ae2", Loss::mse, 0.05f, epochs, 1};
+    const Stage st3{"greedy-ft", Loss::binary_crossentropy, 0.1f, epochs, 2};
+    // Between stages: a stop that came with the last step of a stage (its
+    // end-of-epoch checkpoint is on disk) or during the coding pass.
+    auto stopped_between = [&] {
+      if (!ctl->path || !g_stop) return false;
+      note_stopped(ctl);
+      return true;
+    };
+    int rc = kExitOk;
+    if (from <= 1) {
+      Model ae1, ae2;
+      ArenaBuffer a1, a2;
+      if (!bind_fresh(ae1, a1, reference::greedy_ae1, o, seed) ||
+          !bind_fresh(ae2, a2, reference::greedy_ae2, o, seed + 1))
+        return fail_status("train", "arena", Status::arena_too_small);
+      if (from == 0) {
+        StageResult r1;
+        if (ck && (rc = restore_stage(ae1, *ck, *ctl, st1.label)) != kExitOk) return rc;
+        rc = run_stage(st1, o, ae1, d.train(), none, d.valid(), none, rng, &r1, ctl);
+        ctl->resume = nullptr;
+        if (rc != kExitOk || ctl->interrupted) return rc;
+        if (stopped_between()) return kExitOk;
+      } else {
+        ae1.set_params(ck->prev_params.data(), ck->prev_params.size());
+        if ((rc = restore_stage(ae2, *ck, *ctl, st2.label)) != kExitOk) return rc;
+      }
+      std::vector<float> p1(ae1.param_count()), p2(ae2.param_count());
+      ae1.get_params(p1.data(), p1.size());
+      std::vector<float> codes_train, codes_valid;  // deterministic from AE1: recomputed on resume
+      encode(ae1, d.train(), codes_train);
+      encode(ae1, d.valid(), codes_valid);
+      const ConstMatrixView ct{codes_train.data(), d.train().rows, 100, 100};
+      const ConstMatrixView cv{codes_valid.data(), d.valid().rows, 100, 100};
+      StageResult r2;
+      ctl->prev_spec = &reference::greedy_ae1;  // every checkpoint of stage 1 carries AE1
+      ctl->prev_params = &p1;
+      rc = run_stage(st2, o, ae2, ct, none, cv, none, rng, &r2, ctl);
+      ctl->prev_spec = nullptr;
+      ctl->prev_params = nullptr;
+      ctl->resume = nullptr;
+      if (rc != kExitOk || ctl->interrupted) return rc;
+      if (stopped_between()) return kExitOk;
+      // Stack enc1, enc2, dec2, dec1 into one sandwich.
+      ae2.get_params(p2.data(), p2.size());
+      const std::size_t enc1 = 784 * 100 + 100;
+      std::vector<float> stacked(p1.begin(), p1.begin() + static_cast<std::ptrdiff_t>(enc1));
+      stacked.insert(stacked.end(), p2.begin(), p2.end());
+      stacked.insert(stacked.end(), p1.begin() + static_cast<std::ptrdiff_t>(enc1), p1.end());
+      if (!bind_fresh(model, arena, reference::stacked, o, seed))
+        return fail_status("train", "arena", Status::arena_too_small);
+      model.set_params(stacked.data(), stacked.size());
+      EvalResult before;
+      evaluate(model, d.valid(), none, Loss::binary_crossentropy, &before);
+      std::printf("%-10s stacked before fine-tuning: valid %.4f  valid-acc %.4f\n", "greedy", before.loss,
+                  before.rounded_accuracy);
+    } else {
+      if (!bind_fresh(model, arena, reference::stacked, o, seed))
+        return fail_status("train", "arena", Status::arena_too_small);
+      if ((rc = restore_stage(model, *ck, *ctl, st3.label)) != kExitOk) return rc;
+    }
+    rc = run_stage(st3, o, model, d.train(), none, d.valid(), none, rng, &t->result, ctl);
+    ctl->resume = nullptr;
+    if (rc != kExitOk || ctl->interrupted) return rc;
     t->spec = reference::stacked;
   }
   t->params.resize(model.param_count());
@@ -479,6 +544,8 @@ int cmd_train(int argc, char** argv) {
     print_usage("train", "[options]", kFlags, kNumFlags);
     return kExitOk;
   }
+  g_stop = 0;  // a previous run in this process (tests) may have stopped
+  g_signal = 0;
   Options o;
   if (!a.integer("epochs", 0, 100000, &o.epochs) || !a.integer("batch", 1, 65536, &o.batch) ||
       !a.real("lr", 0.0, 1e6, &o.lr) || !a.integer("seed", 0, INT64_MAX, &o.seed) ||
@@ -531,19 +598,30 @@ int cmd_train(int argc, char** argv) {
     }
     // The run's settings come from the checkpoint; flags may only repeat them.
     const io::TrainState& rs = resume.state;
-    const ModelSpec* ref = reference_spec(rs.model);
-    if (!ref || std::memcmp(ref, &resume.spec, sizeof *ref) != 0) {
-      std::fprintf(stderr, "mote train: %s: the checkpoint's model is not the reference '%s' model\n", ctl.resume_path,
-                   rs.model);
+    const bool greedy = !std::strcmp(rs.model, "greedy");  // the loader checked the stage is in range
+    const ModelSpec* ref = greedy ? io::greedy_stage_spec(rs.stage) : reference_spec(rs.model);
+    if (!ref || !io::same_spec(*ref, resume.spec)) {
+      if (greedy)
+        std::fprintf(stderr, "mote train: %s: the checkpoint's model is not the reference model of greedy stage %d\n",
+                     ctl.resume_path, rs.stage + 1);
+      else
+        std::fprintf(stderr, "mote train: %s: the checkpoint's model is not the reference '%s' model\n",
+                     ctl.resume_path, rs.model);
       return kExitBadInput;
     }
+    if (greedy && rs.stage == 1 && !io::same_spec(resume.prev_spec, reference::greedy_ae1)) {
+      std::fprintf(stderr, "mote train: %s: the first stage's model it carries is not the reference greedy AE1\n",
+                   ctl.resume_path);
+      return kExitBadInput;
+    }
+    const bool fixed_lr = (rs.flags & io::kTrainFixedLr) != 0;
     const char* differs = nullptr;
     if (a.has("model") && (names.size() != 1 || names[0] != rs.model)) differs = "--model";
     else if (a.has("batch") && o.batch != rs.batch) differs = "--batch";
     else if (a.has("seed") && static_cast<uint64_t>(o.seed) != rs.seed) differs = "--seed";
     else if (a.has("limit") && o.limit != rs.limit) differs = "--limit";
     else if (a.has("optimizer") && o.optimizer != rs.optimizer.kind) differs = "--optimizer";
-    else if (a.has("lr") && static_cast<float>(o.lr) != rs.optimizer.lr) differs = "--lr";
+    else if (a.has("lr") && (static_cast<float>(o.lr) != rs.optimizer.lr || (greedy && !fixed_lr))) differs = "--lr";
     if (differs) {
       std::fprintf(stderr, "mote train: %s differs from the run recorded in %s (leave it out to resume)\n", differs,
                    ctl.resume_path);
@@ -554,21 +632,27 @@ int cmd_train(int argc, char** argv) {
     o.seed = static_cast<int64_t>(rs.seed);
     o.limit = rs.limit;
     o.optimizer = rs.optimizer.kind;
+    if (fixed_lr) o.lr = rs.optimizer.lr;  // every stage's rate (greedy's later stages need it)
     static const char* const kOptNames[] = {"sgd", "momentum", "nesterov", "adam"};
     opt = kOptNames[static_cast<int>(rs.optimizer.kind)];
-    const int target = epochs_or(o, names[0] == "tied" ? 10 : 20);
+    const int target = epochs_or(o, default_epochs(names[0]));
     if (rs.epochs_done + (rs.step_in_epoch > 0 ? 1 : 0) > target) {
       std::fprintf(stderr, "mote train: %s: the run is past epoch %d already; ask for more --epochs\n",
                    ctl.resume_path, target);
       return kExitBadInput;
     }
     ctl.resume = &resume;
-    std::fprintf(stderr, "resuming %s: %s, epoch %d done, step %lld of the next\n", ctl.resume_path, rs.model,
-                 rs.epochs_done, static_cast<long long>(rs.step_in_epoch));
+    if (greedy)
+      std::fprintf(stderr, "resuming %s: greedy stage %d of %d, epoch %d done, step %lld of the next\n",
+                   ctl.resume_path, rs.stage + 1, io::kGreedyStages, rs.epochs_done,
+                   static_cast<long long>(rs.step_in_epoch));
+    else
+      std::fprintf(stderr, "resuming %s: %s, epoch %d done, step %lld of the next\n", ctl.resume_path, rs.model,
+                   rs.epochs_done, static_cast<long long>(rs.step_in_epoch));
   }
   if (checkpointing) {
-    if (names.size() != 1 || names[0] == "greedy") {
-      std::fprintf(stderr, "mote train: --checkpoint and --resume take a single --model stacked or tied\n");
+    if (names.size() != 1) {
+      std::fprintf(stderr, "mote train: --checkpoint and --resume take a single --model\n");
       return kExitBadInput;
     }
     ctl.path = a.has("checkpoint") ? a.str("checkpoint", "") : ctl.resume_path;
@@ -576,6 +660,7 @@ int cmd_train(int argc, char** argv) {
     ctl.base.seed = static_cast<uint64_t>(o.seed);
     ctl.base.batch = static_cast<int32_t>(o.batch);
     ctl.base.limit = static_cast<int32_t>(o.limit);
+    ctl.base.flags = o.lr >= 0 ? io::kTrainFixedLr : 0;
     if (ctl.resume) std::snprintf(ctl.last_saved, sizeof ctl.last_saved, "the resumed one");
   }
 
