@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,7 +25,9 @@
 #include "cli/commands.h"
 #include "io/checkpoint.h"
 #include "io/model_file.h"
+#include "mote/model.h"
 #include "mote/model_image.h"
+#include "mote/train.h"
 #include "mote/rng.h"
 #include "tmp_dir.h"
 
@@ -375,6 +378,51 @@ TEST_CASE("a non-finite loss, gradient or weight stops training and keeps the la
   const std::vector<unsigned char> before = slurp(bad);
   CHECK(run(cli::cmd_train, {"--resume", bad, "--epochs", "2", "--checkpoint-every", "1"}) == 1);
   CHECK(slurp(bad) == before);
+}
+
+TEST_CASE("an update that overflows a weight stops the epoch at that step") {
+  // 1 -> 1 linear, MSE: y = w x + b with x = 1, t = 0. The loss (1e38, summed
+  // in double) and the gradient (2e19) are finite; lr 1e20 sends w to -inf.
+  const ModelSpec spec = ModelSpec(1).dense(1, Activation::linear);
+  const PlanOptions po{.batch = 1, .train = Trainable::all};
+  std::vector<std::byte> arena(arena_bytes(spec, po) + kAlign);
+  void* base = arena.data();
+  std::size_t room = arena.size();
+  REQUIRE(std::align(kAlign, arena_bytes(spec, po), base, room));
+  Model m;
+  REQUIRE(m.bind(spec, po, base, room) == Status::ok);
+  const float w[2] = {1e19f, 0.0f};
+  m.set_params(w, 2);
+  const float x[2] = {1.0f, 1.0f}, t[2] = {0.0f, 0.0f};
+  const ConstMatrixView xv{x, 2, 1, 1}, tv{t, 2, 1, 1};
+  uint32_t order[2];
+  float gather[4];
+  int64_t step = 0;
+  EpochContext ctx;
+  ctx.loss = Loss::mse;
+  ctx.optimizer.kind = Optimizer::sgd;
+  ctx.optimizer.lr = 1e20f;
+  ctx.step = &step;
+  ctx.order = order;
+  ctx.gather = gather;
+  Rng rng(1, 1);
+  EpochCursor cursor;
+  double loss = 0;
+  CHECK(train_epoch_from(m, xv, tv, rng, ctx, &cursor, &loss) == Status::non_finite);
+  CHECK(cursor.step == 0);  // the step that overflowed is not counted
+  CHECK(step == 1);
+  float after[2];
+  m.get_params(after, 2);
+  CHECK(std::isinf(after[0]));
+  // Without the check the overflowing step counts, and only the next one's
+  // loss notices (by then the cursor, and a checkpoint, could hold it).
+  m.set_params(w, 2);
+  ctx.check_weights = false;
+  step = 0;
+  cursor = EpochCursor{};
+  CHECK(train_epoch_from(m, xv, tv, rng, ctx, &cursor, &loss) == Status::non_finite);
+  CHECK(cursor.step == 1);
+  CHECK(step == 2);
 }
 
 TEST_CASE("SIGINT and SIGTERM write a checkpoint and exit cleanly; the run resumes exactly") {

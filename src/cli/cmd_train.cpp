@@ -319,8 +319,10 @@ int run_stage(const Stage& st, const Options& o, Model& model, ConstMatrixView t
     const double secs = static_cast<double>(platform::now_us() - t0) * 1e-6;
     if (prog.tty) std::fprintf(stderr, "\r%*s\r", 100, "");
     if (s == Status::non_finite || (s == Status::ok && !all_finite(model.trainable(), model.trainable_count()))) {
-      std::fprintf(stderr, "mote train: %s: the loss, a gradient or a weight became NaN/inf in epoch %d; training stopped",
-                   st.label, e);
+      std::fprintf(stderr,
+                   "mote train: %s: the loss, a gradient or a weight became NaN/inf in epoch %d (step %lld); "
+                   "training stopped",
+                   st.label, e, static_cast<long long>(cursor.step + (s == Status::non_finite ? 1 : 0)));
       if (ckpt) std::fprintf(stderr, "; the last good checkpoint %s (%s) is kept", ctl->path, ctl->last_saved);
       std::fprintf(stderr, "; lower --lr\n");
       return kExitFailure;

@@ -111,6 +111,7 @@ Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView targ
     ++*ctx.step;
     const Status st = train_step(model, x, t, ctx.loss, ctx.optimizer, *ctx.step, &loss);
     if (st != Status::ok) return st;
+    if (ctx.check_weights && !gemm::all_finite(model.trainable(), model.trainable_count())) return Status::non_finite;
     cursor->loss_sum += static_cast<double>(loss) * rows;
     cursor->rows += rows;
     cursor->step = s + 1;
