@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "cli/commands.h"
@@ -29,6 +30,7 @@
 #include "mote/model_image.h"
 #include "mote/train.h"
 #include "mote/rng.h"
+#include "cli_test_util.h"
 #include "tmp_dir.h"
 
 extern char** environ;
@@ -37,11 +39,7 @@ using namespace mote;
 
 namespace {
 
-int run(int (*cmd)(int, char**), std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  return cmd(static_cast<int>(argv.size()), argv.data());
-}
+int run(int (*cmd)(int, char**), std::vector<std::string> args) { return test::run_command(cmd, std::move(args)); }
 
 std::vector<std::string> plus(std::vector<std::string> a, const std::vector<std::string>& b) {
   a.insert(a.end(), b.begin(), b.end());
