@@ -15,13 +15,19 @@
 
 #if defined(MOTE_FW_BOARD)
 #define MOTE_WEIGHTS_ATTR __attribute__((section(".weights"), aligned(16)))
+#define MOTE_SAMPLES_ATTR __attribute__((section(".samples"), aligned(4)))
 #endif
 #include "samples.h"
 #include "tied_model.h"
 
 #if defined(MOTE_FW_BOARD)
 #include <stddef.h>
-size_t mote_fw_stack_used(void); /* board/: high-water mark of the painted stack */
+size_t mote_fw_stack_used(void);     /* board/: high-water mark of the painted stack */
+size_t mote_fw_stack_reserved(void); /* board/: bytes the linker script reserves */
+#define LOG_STACK() \
+  mote_log("stack used: %u of %u bytes", (unsigned)mote_fw_stack_used(), (unsigned)mote_fw_stack_reserved())
+#else
+#define LOG_STACK() ((void)0)
 #endif
 
 #ifndef FW_TRAIN
@@ -52,22 +58,17 @@ size_t mote_fw_stack_used(void); /* board/: high-water mark of the painted stack
 #define FW_LR FW_LR_DEFAULT
 #endif
 
+/* RAM: the handle, the arena and the stack; nothing else. The images are
+ * const float arrays (flash) that mote reads where they lie. */
 static mote_model model;
 static unsigned char arena[ARENA_BYTES] MOTE_ALIGNED;
-static float x[SAMPLES_PIXELS];
-
-static void load(const uint8_t* px) {
-  int i;
-  for (i = 0; i < SAMPLES_PIXELS; ++i) x[i] = (float)px[i] * (1.0f / 255.0f);
-}
 
 /* Mean BCE of n images, one at a time (the arena holds batch 1). */
-static float mean_loss(const uint8_t (*images)[SAMPLES_PIXELS], int n, float* acc) {
+static float mean_loss(const float (*images)[SAMPLES_PIXELS], int n, float* acc) {
   float sum = 0.0f, asum = 0.0f, l = 0.0f, a = 0.0f;
   int i;
   for (i = 0; i < n; ++i) {
-    load(images[i]);
-    if (mote_model_evaluate(&model, x, NULL, 1, MOTE_LOSS_BCE, &l, &a) != MOTE_OK) return -1.0f;
+    if (mote_model_evaluate(&model, images[i], NULL, 1, MOTE_LOSS_BCE, &l, &a) != MOTE_OK) return -1.0f;
     sum += l;
     asum += a;
   }
@@ -123,16 +124,13 @@ int main(void) {
     float l = mean_loss(&samples_infer[i], 1, &acc);
     mote_log("inference: test image %d: loss %.4f, rounded accuracy %.3f", i, (double)l, (double)acc);
   }
-  load(samples_infer[0]);
-  s = mote_model_forward(&model, x, 1, &y);
+  s = mote_model_forward(&model, samples_infer[0], 1, &y);
   if (s != MOTE_OK) return fail("forward", s);
   mote_log("test image 0 and its reconstruction:");
-  draw(x, y);
+  draw(samples_infer[0], y);
 
 #if FW_TRAIN == 0
-#if defined(MOTE_FW_BOARD)
-  mote_log("stack used: %u bytes", (unsigned)mote_fw_stack_used());
-#endif
+  LOG_STACK();
   mote_log("result: PASS (inference only)");
   return 0;
 #else
@@ -149,8 +147,7 @@ int main(void) {
     for (e = 1; e <= FW_EPOCHS; ++e) {
       epoch_sum = 0.0f;
       for (i = 0; i < SAMPLES_TUNE; ++i) {
-        load(samples_tune[i]);
-        s = mote_model_train_step(&model, x, NULL, 1, MOTE_LOSS_BCE, &sgd, ++step, &l);
+        s = mote_model_train_step(&model, samples_tune[i], NULL, 1, MOTE_LOSS_BCE, &sgd, ++step, &l);
         if (s != MOTE_OK) return fail("train step", s);
         epoch_sum += l;
       }
@@ -161,9 +158,7 @@ int main(void) {
     mote_log("held-out images of class %d: loss before %.5f after %.5f", SAMPLES_CLASS, (double)held_before,
              (double)held_after);
     mote_log("reconstruction loss: before %.5f after %.5f", (double)before, (double)after);
-#if defined(MOTE_FW_BOARD)
-    mote_log("stack used: %u bytes", (unsigned)mote_fw_stack_used());
-#endif
+    LOG_STACK();
     mote_log("result: %s", after < before ? "PASS" : "FAIL");
     return after < before ? 0 : 1;
   }

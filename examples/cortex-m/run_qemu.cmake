@@ -1,7 +1,8 @@
 # ctest driver: runs one firmware image under qemu-system-arm and checks what
 # it printed. -D QEMU, MACHINE, ELF, MODE (infer | biases | last_layer | all).
 # Passes when qemu exits 0 (the firmware's semihosting exit code), the output
-# ends in "result: PASS", and, for a fine-tuning image, the printed
+# ends in "result: PASS", the painted stack was not used up ("stack used: N
+# of M bytes", N < M), and, for a fine-tuning image, the printed
 # reconstruction loss after fine-tuning is lower than before.
 execute_process(
   COMMAND ${QEMU} -M ${MACHINE} -nographic -monitor none -serial stdio -semihosting-config enable=on,target=native
@@ -16,6 +17,12 @@ if(NOT out MATCHES "result: PASS")
 endif()
 if(NOT out MATCHES "inference: test image 0: loss [0-9.]+")
   message(FATAL_ERROR "firmware ${MODE}: no inference loss printed")
+endif()
+if(NOT out MATCHES "stack used: ([0-9]+) of ([0-9]+) bytes")
+  message(FATAL_ERROR "firmware ${MODE}: no 'stack used: N of M bytes' line")
+endif()
+if(NOT CMAKE_MATCH_1 LESS CMAKE_MATCH_2)
+  message(FATAL_ERROR "firmware ${MODE}: the stack is used up (${CMAKE_MATCH_1} of ${CMAKE_MATCH_2} bytes): raise MOTE_FW_STACK_BYTES")
 endif()
 if(NOT MODE STREQUAL "infer")
   if(NOT out MATCHES "reconstruction loss: before ([0-9.]+) after ([0-9.]+)")

@@ -1,17 +1,16 @@
 #!/usr/bin/env bash
 # Prints the size table of the firmware images in a build directory (markdown):
 # .text split into mote's own code (input sections from libmote_*.a), the C
-# and compiler runtime, and the application (main.c, startup, sample images),
-# from the link map; the sections from arm-none-eabi-size; the arena from the
-# generated model header.
+# and compiler runtime, and the application (main.c, startup), from the link
+# map; the flash and RAM sections from arm-none-eabi-size; the arena and the
+# mote_model handle from the symbol table; RAM as the linker laid it out (from
+# the bottom of the stack to the end of .bss, alignment padding included).
 #   examples/cortex-m/size_report.sh build-m4
 set -euo pipefail
 dir=${1:?usage: size_report.sh BUILD_DIR}
-hdr="$dir/gen/tied_model.h"
-[ -f "$hdr" ] || { echo "size_report: $hdr not found (configure the firmware first)" >&2; exit 2; }
-arena_of() { sed -n "s/^#define TIED_ARENA_BYTES_$1 //p" "$hdr"; }
-echo "| image | mote .text | libc+libm+libgcc .text | app .text (main, startup, sample images) | .text total | .weights (flash) | .data | .bss | stack | arena | RAM (.data+.bss+stack) |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+ls "$dir"/mote_fw_*.elf >/dev/null 2>&1 || { echo "size_report: no mote_fw_*.elf in $dir (build the firmware first)" >&2; exit 2; }
+echo "| image | mote .text | libc+libm+libgcc .text | app .text (main, startup) | .text total | .weights (flash) | .samples (flash) | stack | .data | .bss | of which arena | of which handle | RAM total |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for mode in infer biases last_layer all; do
   elf="$dir/mote_fw_$mode.elf"
   map="$dir/mote_fw_$mode.map"
@@ -38,12 +37,15 @@ for mode in infer biases last_layer all; do
     pending && $1 ~ /^0x/ && NF >= 3 { add($2, $3); pending = 0; next }
     { pending = 0 }
     END { printf "%d %d %d\n", mote, rt, app }' "$map")
-  eval "$(arm-none-eabi-size -A "$elf" | awk '$1 ~ /^\.(text|weights|data|bss|stack)$/ { gsub(/\./, "", $1); print $1 "=" $2 }')"
-  case $mode in
-    infer) arena=$(arena_of INFERENCE) ;;
-    biases) arena=$(arena_of BIASES) ;;
-    last_layer) arena=$(arena_of LAST_LAYER) ;;
-    all) arena=$(arena_of ALL) ;;
-  esac
-  echo "| $mode | $mote | $rt | $app | $text | $weights | $data | $bss | $stack | $arena | $((data + bss + stack)) |"
+  text=0 weights=0 samples=0 data=0 bss=0 stack=0
+  eval "$(arm-none-eabi-size -A "$elf" | awk '$1 ~ /^\.(text|weights|samples|data|bss|stack)$/ { gsub(/\./, "", $1); print $1 "=" $2 }')"
+  sym() {  # sym NAME size|addr: in decimal
+    local h
+    h=$(arm-none-eabi-nm -S "$elf" | awk -v name="$1" -v want="$2" '$NF == name { print (want == "size" ? $2 : $1); exit }')
+    echo $((16#${h:-0}))
+  }
+  arena=$(sym arena size)
+  handle=$(sym model size)
+  ram=$(( $(sym __bss_end addr) - $(sym __stack_bottom addr) ))
+  echo "| $mode | $mote | $rt | $app | $text | $weights | $samples | $stack | $data | $bss | $arena | $handle | $ram |"
 done
