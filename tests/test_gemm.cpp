@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
@@ -124,7 +125,9 @@ GemmProblem problem(const Case& cs, Operands& o, float* c, float* colsum) {
 //   act: |selu'| <= lambda*alpha = 1.76, |sigmoid'| <= 1/4, and the vector
 //        activation's own error is <= 3 ulp of the result (see vmath.h);
 //   * act'(Y): |act'| <= 1.76 and the derivative itself rounds once or twice;
-//   colsum: the sum over m rows of the per-element bounds, plus m*u*sum|v|.
+//   colsum: the sum over m rows of the per-element bounds, plus the rounding
+//        of m recursive additions, each within u*|partial sum| <= u*(|colsum0|
+//        + sum|v|): m*u*(|colsum0| + sum|v|) in all.
 // The factor 2 on top covers second-order terms. FLT_MIN covers underflow.
 struct Bound {
   std::vector<double> elem;  // per C element
@@ -155,7 +158,8 @@ Bound bounds(const Case& cs, const Operands& o, const std::vector<float>& ref_c)
       bd.col[j] += err + 2.0 * cs.m * kU * r;
     }
   }
-  for (int j = 0; j < cs.n; ++j) bd.col[j] = 2.0 * (bd.col[j] + 2.0 * kU * std::fabs(o.colsum0[j])) + FLT_MIN;
+  for (int j = 0; j < cs.n; ++j)
+    bd.col[j] = 2.0 * (bd.col[j] + 2.0 * cs.m * kU * std::fabs(o.colsum0[j])) + FLT_MIN;
   return bd;
 }
 
@@ -232,8 +236,14 @@ std::vector<const IsaKernels*> testable_sets() {
 
 uint64_t base_seed() {
   static const uint64_t s = [] {
-    std::random_device rd;
-    const uint64_t v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    // MOTE_TEST_SEED replays a printed base seed.
+    uint64_t v = 0;
+    if (const char* env = std::getenv("MOTE_TEST_SEED")) {
+      v = std::strtoull(env, nullptr, 10);
+    } else {
+      std::random_device rd;
+      v = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+    }
     std::printf("test_gemm: base seed %llu\n", static_cast<unsigned long long>(v));
     return v;
   }();
