@@ -1,20 +1,17 @@
-// Smaller workloads for tests that run under an instruction-set emulator.
+// Lighter workloads for tests that run under an instruction-set emulator.
 //
-// ctest sets MOTE_TEST_EMULATED=1 on every test of a cross build that runs
-// under qemu-user (tests/emulator.cmake), where floating point is 50-100x
-// slower than on the build machine. A data-heavy test then picks a smaller
-// workload of the same kind (fewer images, epochs or steps) and keeps every
-// check it makes; it never skips. Outside ctest, or natively, the full
-// workload runs:
-//   const int rows = test::emulated() ? 600 : 2000;
+// MOTE_TEST_LIGHT=1 is set by ctest on every test of a cross build that runs
+// under qemu-user (tests/emulator.cmake; stage 20 exports it too), where
+// floating point is 50-100x slower than on the build machine. A data-heavy
+// test then picks a smaller workload of the same kind (fewer images, epochs,
+// steps, kills) and keeps every check it makes; it never skips. Without the
+// variable (the host stage, a plain run) the full workload runs:
+//   const int rows = test::light() ? 600 : 2000;
 #pragma once
 #include <cstdlib>
 
 namespace mote::test {
 
-inline bool emulated() {
-  const char* e = std::getenv("MOTE_TEST_EMULATED");
-  return e != nullptr && e[0] != '\0' && !(e[0] == '0' && e[1] == '\0');
-}
+inline bool light() { return std::getenv("MOTE_TEST_LIGHT") != nullptr; }
 
 }  // namespace mote::test

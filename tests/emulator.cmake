@@ -7,8 +7,9 @@
 # the emulated program (qemu-user forwards them), so SIGINT/SIGTERM/SIGKILL
 # tests keep their meaning.
 #
-# Every test of such a build also gets MOTE_TEST_EMULATED=1: data-heavy tests
-# then run a smaller workload of the same kind (tests/emulation.h).
+# Every test of such a build also gets MOTE_TEST_LIGHT=1: data-heavy tests
+# then run a smaller workload of the same kind (tests/emulation.h), whether
+# ctest runs from stage 20 or by hand.
 if(NOT CMAKE_CROSSCOMPILING OR NOT CMAKE_CROSSCOMPILING_EMULATOR)
   return()
 endif()
@@ -20,7 +21,7 @@ set(_mote_emulated_cost test_checkpoint=250 test_simd_math=85 test_real_data=25 
                         test_gemm_training=20 test_cli=18 test_no_heap=15)
 get_property(_mote_tests DIRECTORY PROPERTY TESTS)
 foreach(t ${_mote_tests})
-  set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT MOTE_TEST_EMULATED=1)
+  set_property(TEST ${t} APPEND PROPERTY ENVIRONMENT MOTE_TEST_LIGHT=1)
 endforeach()
 foreach(tc ${_mote_emulated_cost})
   string(REPLACE "=" ";" tc "${tc}")

@@ -70,7 +70,7 @@ long heap_calls_of_training_run(const char* model, const char* epochs, const cha
 
 TEST_CASE("a whole training run's heap calls do not grow with the number of steps") {
   heap_calls_of_training_run("tied", "1", "64");  // warm-up: stdio buffers and the like, once per process
-  const bool emu = test::emulated();
+  const bool emu = test::light();
   const char* large_epochs = emu ? "2" : "3";
   const char* large_limit = emu ? "128" : "320";
   const int large_steps = emu ? 8 : 30;

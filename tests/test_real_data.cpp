@@ -31,7 +31,7 @@ TEST_CASE("Fashion-MNIST loads with the reference split") {
 TEST_CASE("the tied and stacked losses fall on 2,000 real images (600 under an emulator)") {
   // Under an emulator (qemu-user in the ARM stage), 600 images: the same
   // three epochs and checks, a third of the floating point.
-  const int rows = test::emulated() ? 600 : 2000;
+  const int rows = test::light() ? 600 : 2000;
   MESSAGE(rows, " images, 3 epochs");
   io::Dataset d;
   io::Error err;
