@@ -199,7 +199,7 @@ Status save_checkpoint(const char* path, const Checkpoint& c, Error* err) {
 
 Status load_checkpoint(const char* path, Checkpoint* c, Error* err) {
   std::vector<unsigned char> b;
-  Status s = read_file(path, std::size_t{1} << 32, &b, err);
+  Status s = read_file(path, kMaxModelFileBytes, &b, err);
   if (s != Status::ok) return s;
   return parse_checkpoint(path, b.data(), b.size(), c, err);
 }

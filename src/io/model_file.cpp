@@ -236,7 +236,7 @@ Status save_model(const char* path, const ModelSpec& spec, const float* params, 
 
 Status load_model(const char* path, LoadedModel* out, Error* err) {
   std::vector<unsigned char> b;
-  Status s = read_file(path, std::size_t{1} << 32, &b, err);
+  Status s = read_file(path, kMaxModelFileBytes, &b, err);
   if (s != Status::ok) return s;
   ModelImage img;
   ImageError why;

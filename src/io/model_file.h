@@ -19,6 +19,7 @@
 // "<path>.tmp.<pid>" files that killed saves left, when <pid> is no live process.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "io/error.h"
@@ -51,6 +52,11 @@ Status load_model_into(const char* path, const PlanOptions& opts, void* arena, s
 Status write_file_atomic(const char* path, const void* data, std::size_t size, Error* err);
 // Reads a whole file of at most max_bytes.
 Status read_file(const char* path, std::size_t max_bytes, std::vector<unsigned char>* out, Error* err);
+
+// The largest model or checkpoint file read whole: 4 GiB where size_t is 64
+// bits, 1 GiB on 32-bit hosts (armv7), where 4 GiB does not fit.
+inline constexpr std::size_t kMaxModelFileBytes =
+    sizeof(std::size_t) > 4 ? static_cast<std::size_t>(uint64_t{1} << 32) : std::size_t{1} << 30;
 // Writes sections as a model-format file, atomically.
 Status write_image_file(const char* path, const ImageSection* sections, int n, Error* err);
 // "path: what (layer L) (expected E, got A)" into *err, with Status::bad_file.

@@ -458,7 +458,7 @@ Status write_npz(const char* path, const std::vector<NpyArray>& arrays, Error* e
     entries.push_back({a.name + ".npy", encode_npy(a)});
     total += entries.back().bytes.size() + 128;
   }
-  if (total >= (std::size_t{1} << 32) - (std::size_t{1} << 20) || arrays.size() >= 0xffff)
+  if (uint64_t{total} >= (uint64_t{1} << 32) - (uint64_t{1} << 20) || arrays.size() >= 0xffff)
     return err->set(Status::invalid_argument, "%s: too large for a zip without zip64", path);
   const std::vector<unsigned char> b = encode_zip(entries);
   return write_file_atomic(path, b.data(), b.size(), err);
