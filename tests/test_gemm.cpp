@@ -17,6 +17,7 @@
 #include "gemm/gemm.h"
 #include "kernels/activation.h"
 #include "kernels/gemm_kernels.h"
+#include "kernel_sets.h"
 #include "mote/spec.h"
 
 namespace {
@@ -220,20 +221,6 @@ int check_case(const IsaKernels& ks, const Case& cs, uint64_t seed, ScratchKind 
   return bad;
 }
 
-// The kernel sets to test: compiled and supported by this CPU.
-std::vector<const IsaKernels*> testable_sets() {
-  std::vector<const IsaKernels*> out;
-  int count = 0;
-  const IsaKernels* const* sets = mote::kernels::compiled_isas(&count);
-  for (int i = 0; i < count; ++i) {
-    if (mote::kernels::isa_supported(*sets[i]))
-      out.push_back(sets[i]);
-    else
-      MESSAGE("SKIPPED: kernel set '", std::string(sets[i]->name), "' is compiled in but this CPU lacks it");
-  }
-  return out;
-}
-
 uint64_t base_seed() {
   static const uint64_t s = [] {
     // MOTE_TEST_SEED replays a printed base seed.
@@ -253,7 +240,7 @@ uint64_t base_seed() {
 int run_sweep(const std::vector<Case>& cases) {
   int bad = 0;
   uint64_t n = 0;
-  for (const IsaKernels* ks : testable_sets()) {
+  for (const IsaKernels* ks : mote::test::testable_kernel_sets()) {
     for (const Case& cs : cases) {
       for (ScratchKind sk : {ScratchKind::planned, ScratchKind::tiny, ScratchKind::none}) {
         bad += check_case(*ks, cs, base_seed() + n++, sk);

@@ -16,6 +16,7 @@
 #include "emulation.h"
 #include "kernels/activation.h"
 #include "kernels/gemm_kernels.h"
+#include "kernel_sets.h"
 
 namespace {
 
@@ -101,19 +102,6 @@ void check(const IsaKernels& k, int fn, const std::vector<float>& x, Worst* w) {
   }
 }
 
-std::vector<const IsaKernels*> sets() {
-  std::vector<const IsaKernels*> out;
-  int count = 0;
-  const IsaKernels* const* s = mote::kernels::compiled_isas(&count);
-  for (int i = 0; i < count; ++i) {
-    if (mote::kernels::isa_supported(*s[i]))
-      out.push_back(s[i]);
-    else
-      MESSAGE("SKIPPED: kernel set '", std::string(s[i]->name), "' is compiled in but this CPU lacks it");
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("vector exp / expm1 / sigmoid / selu over the whole float domain") {
@@ -133,7 +121,7 @@ TEST_CASE("vector exp / expm1 / sigmoid / selu over the whole float domain") {
                             std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
                             std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN()};
   x.insert(x.end(), std::begin(specials), std::end(specials));
-  for (const IsaKernels* k : sets()) {
+  for (const IsaKernels* k : mote::test::testable_kernel_sets()) {
     for (int fn = 0; fn < 4; ++fn) {
       Worst w;
       check(*k, fn, x, &w);
@@ -147,7 +135,7 @@ TEST_CASE("vector exp / expm1 / sigmoid / selu over the whole float domain") {
 TEST_CASE("special values: +-inf saturate, NaN propagates, -0 stays finite") {
   const float inf = std::numeric_limits<float>::infinity();
   const std::vector<float> x = {inf, -inf, std::nanf(""), -0.0f, 1e-30f, -1e-30f};
-  for (const IsaKernels* k : sets()) {
+  for (const IsaKernels* k : mote::test::testable_kernel_sets()) {
     std::vector<float> y;
     eval(*k, 0, x, y);  // exp
     CHECK(y[0] == inf);
@@ -177,7 +165,7 @@ TEST_CASE("fused BCE gradient, SGD update and finiteness check match the scalar 
     y[i] = static_cast<float>(i) / 999.0f;  // includes 0 and 1: the clip is active there
     t[i] = static_cast<float>((i * 7919) % 1000) / 999.0f;
   }
-  for (const IsaKernels* k : sets()) {
+  for (const IsaKernels* k : mote::test::testable_kernel_sets()) {
     for (int n : {1, 5, 16, 17, 784, 1000}) {
       std::vector<float> dz(static_cast<std::size_t>(n), 9.0f);
       const float got = k->bce_sigmoid_row(y.data(), t.data(), dz.data(), n, 0.5f);
