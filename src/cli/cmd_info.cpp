@@ -1,7 +1,5 @@
 // mote info: what this build is and what the reference models need.
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -9,30 +7,6 @@
 #include "mote/spec.h"
 
 namespace mote::cli {
-
-const ModelSpec* reference_spec(const char* name) {
-  if (!std::strcmp(name, "stacked")) return &reference::stacked;
-  if (!std::strcmp(name, "tied")) return &reference::tied;
-  return nullptr;
-}
-
-ArenaBuffer::~ArenaBuffer() { std::free(data); }
-
-bool ArenaBuffer::allocate(std::size_t bytes) {
-  std::free(data);
-  size = arena_round_up(bytes > 0 ? bytes : 1);
-  data = std::aligned_alloc(kAlign, size);
-  if (!data) size = 0;
-  return data != nullptr;
-}
-
-int fail_status(const char* command, const char* what, Status s) {
-  std::fprintf(stderr, "mote %s: %s: %s\n", command, what, status_message(s));
-  return s == Status::invalid_argument || s == Status::shape_mismatch || s == Status::bad_file ||
-                 s == Status::invalid_model
-             ? kExitBadInput
-             : kExitFailure;
-}
 
 namespace {
 constexpr FlagSpec kFlags[] = {{"help", false, "show this help"}};
