@@ -82,6 +82,21 @@ inline float hsum(vf<A> x) {
   return xsimd::hadd(x);
 }
 
+// c + broadcast(*a) * b. On AVX-512 the broadcast is folded into the FMA's
+// memory operand ({1to16}): a separate vbroadcastss per row of A costs an FP
+// pipe slot on Zen 4, ~15% of the FMA rate of a 2-vector-wide tile.
+template <class A>
+inline vf<A> fma_bcast(const float* a, vf<A> b, vf<A> c) {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) {
+    __m512 r = c;
+    asm("vfmadd231ps %1%{1to16%}, %2, %0" : "+v"(r) : "m"(*a), "v"(static_cast<__m512>(b)));
+    return vf<A>(r);
+  }
+#endif
+  return xsimd::fma(vf<A>(*a), b, c);
+}
+
 // ------------------------------------------------------------ epilogue
 template <class A>
 inline vf<A> activate(Activation act, vf<A> x) {
@@ -106,9 +121,9 @@ inline vf<A> derivative_from_output(Activation act, vf<A> y) {
 // Store step of one vector: C = (C +) x, then the epilogue when t.last.
 // Lanes >= n are neither read nor written; colsum collects the stored values.
 template <class A>
-inline void store_vector(const TileArgs& t, vf<A> x, int r, int j, int n, vf<A>& colsum) {
+inline void store_vector(const TileArgs& t, vf<A> x, int r, int j, int n, vf<A>& colsum, bool load_c) {
   float* c = t.c + r * t.ldc + j;
-  if (t.load_c) x += load_n<A>(c, n);
+  if (load_c) x += load_n<A>(c, n);
   if (t.last) {
     if (t.bias) x += load_n<A>(t.bias + j, n);
     if (t.act != Activation::linear) x = activate<A>(t.act, x);
@@ -154,7 +169,7 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
     for (int v = 0; v < NV; ++v) acc[r][v] = V(0.0f);
   // op(A) = A^T (weight gradients: rs_a = 1): the MR broadcasts of one k are
   // adjacent floats, addressed from one pointer; otherwise one pointer per row.
-  const auto k_loop = [&](auto ap, auto at) {
+  const auto k_loop = [&](auto ap, auto at, auto embed) {
     const float* b = t.b;
     for (int k = 0; k < t.kc; ++k) {
       V bv[NV];
@@ -167,9 +182,15 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
       }
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
-        const V av(at(ap, r));
+        const float* pa = at(ap, r);
+        if constexpr (decltype(embed)::value) {
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+          for (int v = 0; v < NV; ++v) acc[r][v] = fma_bcast<A>(pa, bv[v], acc[r][v]);
+        } else {
+          const V av(*pa);
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+        }
       }
       b += ldb;
       ap.next();
@@ -220,7 +241,9 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
       std::ptrdiff_t cs;
       void next() { p += cs; }
     };
-    k_loop(Ptr{t.a, t.cs_a}, [](const Ptr& q, int r) { return q.p[r]; });
+    // Measured on Zen 4: folding the broadcast into the FMA pays here
+    // (bwdW2 at batch 32: -4%), not with one pointer per row (fwd2: +3..15%).
+    k_loop(Ptr{t.a, t.cs_a}, [](const Ptr& q, int r) { return q.p + r; }, std::true_type{});
   } else {
     struct Rows {
       const float* p[MR];
@@ -234,35 +257,41 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) rows.p[r] = t.a + r * t.rs_a;
     rows.cs = t.cs_a;
-    k_loop(rows, [](const Rows& q, int r) { return q.p[r][0]; });
+    k_loop(rows, [](const Rows& q, int r) { return q.p[r]; }, std::false_type{});
   }
   // Store step. Without an epilogue (every K block but the last, and plain
   // products such as the weight gradients) it is one load-add-store per
   // vector with the flags read once: at K = 32 the general path's per-vector
   // tests cost ~15% of a bwdW tile.
+  //
+  // With a partial last vector, C is loaded for every row before any row is
+  // stored: row r+1's first load then shares a vector's span with row r's
+  // masked tail store (ldc = 30), and the core holds the load until that
+  // store retires (bwdW2 at batch 32 spent ~35% of its time there).
   float* const c0 = t.c;
   const std::ptrdiff_t ldc = t.ldc;
+  if (t.load_c && tail < W) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const float* c = c0 + r * ldc;
+#pragma GCC unroll 8
+      for (int v = 0; v < NV - 1; ++v) acc[r][v] += V::load_unaligned(c + v * W);
+      acc[r][NV - 1] += load_n<A>(c + (NV - 1) * W, tail);
+    }
+  }
+  const bool add_c = t.load_c && tail == W;  // not added above
   if (!t.last || (t.bias == nullptr && t.act == Activation::linear && t.dact_y == nullptr && t.colsum == nullptr)) {
-    if (t.load_c) {
 #pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        float* c = c0 + r * ldc;
+    for (int r = 0; r < MR; ++r) {
+      float* c = c0 + r * ldc;
+      if (add_c) {
 #pragma GCC unroll 8
-        for (int v = 0; v < NV - 1; ++v) (acc[r][v] + V::load_unaligned(c + v * W)).store_unaligned(c + v * W);
-        float* cl = c + (NV - 1) * W;
-        if (tail == W)
-          (acc[r][NV - 1] + V::load_unaligned(cl)).store_unaligned(cl);
-        else
-          store_n<A>(cl, acc[r][NV - 1] + load_n<A>(cl, tail), tail);
+        for (int v = 0; v < NV; ++v) (acc[r][v] + V::load_unaligned(c + v * W)).store_unaligned(c + v * W);
+        continue;
       }
-    } else {
-#pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        float* c = c0 + r * ldc;
 #pragma GCC unroll 8
-        for (int v = 0; v < NV - 1; ++v) acc[r][v].store_unaligned(c + v * W);
-        store_n<A>(c + (NV - 1) * W, acc[r][NV - 1], tail);
-      }
+      for (int v = 0; v < NV - 1; ++v) acc[r][v].store_unaligned(c + v * W);
+      store_n<A>(c + (NV - 1) * W, acc[r][NV - 1], tail);
     }
     return;
   }
@@ -272,7 +301,7 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) store_vector<A>(t, acc[r][v], r, v * W, v == NV - 1 ? tail : W, colsum[v]);
+    for (int v = 0; v < NV; ++v) store_vector<A>(t, acc[r][v], r, v * W, v == NV - 1 ? tail : W, colsum[v], add_c);
   flush_colsum<A, NV>(t, colsum);
 }
 
@@ -393,14 +422,14 @@ __attribute__((noinline)) void f32_gemm_dot_tile(const TileArgs& t) {
   for (int r = 0; r < MR; ++r) {
 #if defined(__AVX512F__)
     if constexpr (W == 16 && NJ == 16) {
-      store_vector<A>(t, V(reduce16(acc[r])), r, 0, t.nr, colsum[0]);
+      store_vector<A>(t, V(reduce16(acc[r])), r, 0, t.nr, colsum[0], t.load_c);
       continue;
     }
 #endif
     alignas(64) float sums[W] = {};
 #pragma GCC unroll 16
     for (int j = 0; j < NJ; ++j) sums[j] = hsum<A>(acc[r][j]);
-    store_vector<A>(t, V::load_aligned(sums), r, 0, t.nr, colsum[0]);
+    store_vector<A>(t, V::load_aligned(sums), r, 0, t.nr, colsum[0], t.load_c);
   }
   flush_colsum<A, 1>(t, colsum);
 }
