@@ -1,7 +1,7 @@
 // NEON kernel set, chosen at compile time: neon64 on aarch64 (baseline), neon
 // on armv7 built with -mfpu=neon (the toolchain file's flags).
 #define MOTE_KERNEL_TU neon_tu
-#include "kernels/generic/gemm_xsimd.h"
+#include "kernels/generic/make_isa.h"
 #include "kernels/registry.h"
 #include "kernels/tiles.h"
 

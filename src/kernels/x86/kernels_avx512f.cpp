@@ -1,6 +1,6 @@
 // AVX-512F kernel set: compiled with -mavx512f -mavx2 -mfma only (kernels/CMakeLists.txt).
 #define MOTE_KERNEL_TU avx512f_tu
-#include "kernels/generic/gemm_xsimd.h"
+#include "kernels/generic/make_isa.h"
 #include "kernels/registry.h"
 #include "kernels/tiles.h"
 

@@ -1,0 +1,38 @@
+// make_isa_kernels: one ISA's IsaKernels table from the generic templates.
+// Each kernel TU (kernels/x86/*.cpp, kernels/arm/*.cpp) defines
+// MOTE_KERNEL_TU, includes this with its own compile flags and instantiates
+// the table with that ISA's blocking (kernels/tiles.h).
+#pragma once
+#include "kernels/generic/elementwise_xsimd.h"
+#include "kernels/generic/gemm_xsimd.h"
+
+namespace mote::kernels::MOTE_KERNEL_TU {
+
+// ------------------------------------------------------------ the table
+template <class A, int MR, int NV, int KC, int MC, int NC, int DMR, int DNJ>
+constexpr IsaKernels make_isa_kernels(const char* name) {
+  constexpr int W = static_cast<int>(vf<A>::size);
+  static_assert(NC % (NV * W) == 0, "NC is a multiple of NR");
+  static_assert(DNJ <= W, "a dot tile's row fits one vector");
+  return IsaKernels{name,
+                    W,
+                    MR,
+                    NV * W,
+                    KC,
+                    MC,
+                    NC,
+                    DMR,
+                    DNJ,
+                    &tile_packed<A, MR, NV>,
+                    &tile_direct<A, MR, NV>,
+                    &tile_dot<A, DMR, DNJ>,
+                    &pack_b<A, NV * W>,
+                    &bce_sigmoid_row<A>,
+                    &sgd<A>,
+                    &all_finite<A>,
+                    &act_forward<A>,
+                    &exp_array<A>,
+                    &expm1_array<A>};
+}
+
+}  // namespace mote::kernels::MOTE_KERNEL_TU
