@@ -66,6 +66,22 @@ std::size_t epoch_gather_floats(const Model& model, bool separate_target) {
          (separate_target ? b * static_cast<std::size_t>(model.spec().output()) : 0);
 }
 
+namespace {
+
+// A hint only (no fault, no effect on results); 64-byte lines.
+inline void prefetch_row(const float* p, int floats) {
+#if defined(__GNUC__)
+  const char* c = reinterpret_cast<const char*>(p);
+  const std::size_t bytes = static_cast<std::size_t>(floats) * sizeof(float);
+  for (std::size_t o = 0; o < bytes; o += 64) __builtin_prefetch(c + o, 0, 2);
+#else
+  (void)p;
+  (void)floats;
+#endif
+}
+
+}  // namespace
+
 Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
                    double* mean_loss) {
   EpochCursor cursor;
@@ -104,6 +120,17 @@ Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView targ
       if (tb)
         std::memcpy(tb + static_cast<std::size_t>(r) * out_w, target.row(static_cast<int>(src)),
                     static_cast<std::size_t>(out_w) * sizeof(float));
+    }
+    // The next batch's rows are scattered over the whole data set (172 MB for
+    // Fashion-MNIST): ask for them now, so that the next gather reads them
+    // from L2 while this step computes (~10 us of DRAM latency per step).
+    if (s + 1 < steps) {
+      const int r1 = r0 + rows;
+      const int next = static_cast<int>(n) - r1 < b ? static_cast<int>(n) - r1 : b;
+      for (int r = 0; r < next; ++r) {
+        prefetch_row(data.row(static_cast<int>(ctx.order[r1 + r])), in_w);
+        if (tb) prefetch_row(target.row(static_cast<int>(ctx.order[r1 + r])), out_w);
+      }
     }
     const ConstMatrixView x{xb, rows, in_w, in_w};
     const ConstMatrixView t = tb ? ConstMatrixView{tb, rows, out_w, out_w} : x;

@@ -18,7 +18,7 @@ float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float sc
     const V tt = load_n<A>(t + j, m);
     const auto inside = (p > eps) && (p < one_m_eps);
     const V pc = xsimd::min(xsimd::max(p, eps), one_m_eps);
-    V term = xsimd::fma(tt, xsimd::log(pc), (one - tt) * xsimd::log(one - pc));
+    V term = xsimd::fma(tt, vmath::vlog_unit<A>(pc), (one - tt) * vmath::vlog_unit<A>(one - pc));
     if (m < W) {  // drop the lanes past n
       alignas(64) float tmp[W];
       term.store_aligned(tmp);
