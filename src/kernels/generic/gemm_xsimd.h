@@ -360,12 +360,15 @@ void pack_b(const PackArgs& p) {
       const float* src = p.b + static_cast<std::ptrdiff_t>(j0) * p.ldb;
       int k0 = 0;
 #if defined(__AVX__)
-      for (; k0 + 8 <= p.kc; k0 += 8) {
-        int j = 0;
-        for (; j + 8 <= nrp; j += 8) transpose8x8(src + j * p.ldb + k0, p.ldb, dst + k0 * w + j, w);
-        for (; j < nrp; ++j)
-          for (int q = 0; q < 8; ++q) dst[(k0 + q) * w + j] = src[j * p.ldb + k0 + q];
-      }
+      // Eight source rows at a time, each read front to back (eight
+      // sequential streams the prefetcher follows).
+      const int k8 = p.kc / 8 * 8;
+      int jt = 0;
+      for (; jt + 8 <= nrp; jt += 8)
+        for (int k = 0; k < k8; k += 8) transpose8x8(src + jt * p.ldb + k, p.ldb, dst + k * w + jt, w);
+      for (; jt < nrp; ++jt)
+        for (int k = 0; k < k8; ++k) dst[k * w + jt] = src[jt * p.ldb + k];
+      k0 = k8;
 #endif
       for (int j = 0; j < nrp; ++j)
         for (int k = k0; k < p.kc; ++k) dst[k * w + j] = src[j * p.ldb + k];
