@@ -142,4 +142,13 @@ TEST_CASE("rounded accuracy counts elements whose rounding agrees") {
   const float y[4] = {0.2f, 0.7f, 0.49f, 0.51f};
   const float t[4] = {0.0f, 1.0f, 1.0f, 0.0f};
   CHECK(rounded_matches({y, 2, 2, 2}, {t, 2, 2, 2}) == 2);
+  // Against std::round over the edges of the [0, 1.5) shortcut and outside it.
+  const float v[] = {-2.5f, -0.5f, -0.49999997f, -0.0f, 0.0f, 0.49999997f, 0.5f, 0.50000006f, 1.0f,
+                     1.4999999f, 1.5f, 2.49f, 2.5f, 1e30f};
+  constexpr int n = static_cast<int>(sizeof v / sizeof v[0]);
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < n; ++j) {
+      const std::size_t want = std::round(v[i]) == std::round(v[j]) ? 1 : 0;
+      CHECK_MESSAGE(rounded_matches({&v[i], 1, 1, 1}, {&v[j], 1, 1, 1}) == want, v[i], " vs ", v[j]);
+    }
 }

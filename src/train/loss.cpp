@@ -45,8 +45,16 @@ std::size_t rounded_matches(ConstMatrixView y, ConstMatrixView t) {
   for (int r = 0; r < y.rows; ++r) {
     const float* yr = y.row(r);
     const float* tr = t.row(r);
-    // round() half away from zero, as numpy's rint differs only at exactly .5
-    for (int j = 0; j < y.cols; ++j) hits += std::round(yr[j]) == std::round(tr[j]);
+    // round() half away from zero, as numpy's rint differs only at exactly .5.
+    // On [0, 1.5) (probabilities and pixels) round(v) is v >= 0.5, without
+    // a libm call per element (round was ~6% of a `mote train` run).
+    for (int j = 0; j < y.cols; ++j) {
+      const float a = yr[j], b = tr[j];
+      if (a >= 0.0f && a < 1.5f && b >= 0.0f && b < 1.5f)
+        hits += (a >= 0.5f) == (b >= 0.5f);
+      else
+        hits += std::round(a) == std::round(b);
+    }
   }
   return hits;
 }
