@@ -327,6 +327,23 @@ TEST_CASE("gemm: k around KC and NC blocks") {
   CHECK(run_sweep(cases) == 0);
 }
 
+TEST_CASE("gemm: batch 1 (GEMV kernels): k over several register chunks, n over several column blocks") {
+  std::vector<Case> cases;
+  const Op ops[3][2] = {{Op::N, Op::N}, {Op::N, Op::T}, {Op::T, Op::N}};
+  int e = 0, i = 0;
+  for (int k : {0, 1, 47, 48, 49, 127, 128, 129, 200, 257, 784})
+    for (int n : {1, 100, 129, 385, 784})
+      for (const auto& op : ops) {
+        Case cs{1, n, k, op[0], op[1]};
+        cs.pad_a = i % 3 == 0 ? 3 : 0;
+        cs.pad_b = i % 4 == 1 ? 5 : 0;
+        cs.accumulate = i++ % 2 == 0;
+        cs.epilogue = e++ % kNumEpilogues;
+        cases.push_back(cs);
+      }
+  CHECK(run_sweep(cases) == 0);
+}
+
 TEST_CASE("gemm: the model's shapes with their epilogues (fwd1..bwdW2, dx)") {
   std::vector<Case> cases;
   for (int b : {1, 2, 7, 8, 9, 32, 256}) {

@@ -47,6 +47,16 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   t.kc = p.k;
   t.load_c = p.accumulate;
   t.last = true;
+  if (p.m == 1 && (p.op_b == Op::N || p.op_a == Op::N)) {  // batch 1: the whole row per call
+    t.mr = 1;
+    t.nr = p.n;
+    t.a = a_at(p, 0, 0);
+    t.b = p.b;
+    t.ldb = p.ldb;
+    place(t, p, 0, 0);
+    (p.op_b == Op::N ? ks.gemv_nn : ks.gemv_nt)(t);
+    return;
+  }
   if (p.op_b == Op::N) {
     t.ldb = p.ldb;
     for (int jr = 0; jr < p.n; jr += ks.nr) {

@@ -24,6 +24,8 @@
 //   vector of a row is a masked load when nr is not a whole number of vectors.
 //   `tile_dot`: C = A * B^T with A (op N) and B rows (n x k) read in place:
 //   dot products along k, reduced in the store step (small-batch NT path).
+//   `gemv_nn` / `gemv_nt`: the same two layouts for one row of A and all of
+//   C's columns at once (batch-1 inference), see kernels/generic/gemv_xsimd.h.
 #pragma once
 #include <cstddef>
 
@@ -68,6 +70,11 @@ struct IsaKernels {
   void (*tile)(const TileArgs&);
   void (*tile_direct)(const TileArgs&);
   void (*tile_dot)(const TileArgs&);
+  // Batch 1 (m == 1), the whole row of C per call: t.nr = n, t.kc = k, A's
+  // elements t.cs_a apart (gemv_nt: op(A) N, contiguous), B in place as for
+  // tile_direct (gemv_nn) and tile_dot (gemv_nt). generic/gemv_xsimd.h.
+  void (*gemv_nn)(const TileArgs&);
+  void (*gemv_nt)(const TileArgs&);
   void (*pack_b)(const PackArgs&);
   // Element-wise kernels of a training step.
   // BCE on a sigmoid output, one row: returns sum of -(t log pc + (1-t) log(1-pc)),

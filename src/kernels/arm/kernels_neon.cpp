@@ -20,7 +20,8 @@ constexpr const char* kName = "neon";
 #error "kernels_neon.cpp needs NEON (aarch64, or armv7 with -mfpu=neon)"
 #endif
 constexpr IsaKernels kNeon =
-    neon_tu::make_isa_kernels<Arch, T.mr, T.nv, T.kc, T.mc, T.nc, T.dot_mr, T.dot_nj>(kName);
+    neon_tu::make_isa_kernels<Arch, T.mr, T.nv, T.kc, T.mc, T.nc, T.dot_mr, T.dot_nj, T.gemv_nv, T.gemv_u,
+                                T.gemv_nj, T.gemv_kv>(kName);
 }  // namespace
 
 const IsaKernels& neon_kernels() { return kNeon; }

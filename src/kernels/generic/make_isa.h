@@ -5,11 +5,12 @@
 #pragma once
 #include "kernels/generic/elementwise_xsimd.h"
 #include "kernels/generic/gemm_xsimd.h"
+#include "kernels/generic/gemv_xsimd.h"
 
 namespace mote::kernels::MOTE_KERNEL_TU {
 
 // ------------------------------------------------------------ the table
-template <class A, int MR, int NV, int KC, int MC, int NC, int DMR, int DNJ>
+template <class A, int MR, int NV, int KC, int MC, int NC, int DMR, int DNJ, int GV, int GU, int GNJ, int GKV>
 constexpr IsaKernels make_isa_kernels(const char* name) {
   constexpr int W = static_cast<int>(vf<A>::size);
   static_assert(NC % (NV * W) == 0, "NC is a multiple of NR");
@@ -26,6 +27,8 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     &tile_packed<A, MR, NV>,
                     &tile_direct<A, MR, NV>,
                     &tile_dot<A, DMR, DNJ>,
+                    &gemv_nn<A, GV, GU>,
+                    &gemv_nt<A, GNJ, GKV>,
                     &pack_b<A, NV * W>,
                     &bce_sigmoid_row<A>,
                     &sgd<A>,

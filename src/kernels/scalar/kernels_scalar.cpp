@@ -71,6 +71,21 @@ void tile_dot(const TileArgs& t) {
   }
 }
 
+// Batch 1: the tiles cover any nr for NN; NT in runs of dot_nj columns.
+void gemv_nn(const TileArgs& t) { tile_rows(t, t.ldb); }
+void gemv_nt(const TileArgs& t) {
+  TileArgs s = t;
+  for (int j = 0; j < t.nr; j += T.dot_nj) {
+    s.nr = t.nr - j < T.dot_nj ? t.nr - j : T.dot_nj;
+    s.b = t.b + static_cast<std::ptrdiff_t>(j) * t.ldb;
+    s.c = t.c + j;
+    s.bias = t.bias ? t.bias + j : nullptr;
+    s.dact_y = t.dact_y ? t.dact_y + j : nullptr;
+    s.colsum = t.colsum ? t.colsum + j : nullptr;
+    tile_dot(s);
+  }
+}
+
 void pack_b(const PackArgs& p) {
   // Scalar panels are nr wide, no padding (one "vector" is one float).
   const int nr = T.nv;
@@ -120,7 +135,7 @@ void expm1_array(const float* x, float* y, std::size_t n) {
 }
 
 constexpr IsaKernels kScalar{"scalar",  1,           T.mr,      T.nv,          T.kc,        T.mc,        T.nc,
-                             T.dot_mr,  T.dot_nj,    &tile_packed, &tile_direct, &tile_dot, &pack_b,
+                             T.dot_mr,  T.dot_nj,    &tile_packed, &tile_direct, &tile_dot, &gemv_nn, &gemv_nt, &pack_b,
                              &bce_sigmoid_row, &sgd, &all_finite, &act_forward, &exp_array, &expm1_array};
 
 }  // namespace

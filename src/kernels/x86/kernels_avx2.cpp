@@ -10,7 +10,8 @@ namespace {
 using Arch = xsimd::fma3<xsimd::avx2>;
 constexpr tiles::Table T = tiles::kAvx2;
 constexpr IsaKernels kAvx2 =
-    avx2_tu::make_isa_kernels<Arch, T.mr, T.nv, T.kc, T.mc, T.nc, T.dot_mr, T.dot_nj>("avx2");
+    avx2_tu::make_isa_kernels<Arch, T.mr, T.nv, T.kc, T.mc, T.nc, T.dot_mr, T.dot_nj, T.gemv_nv, T.gemv_u,
+                                T.gemv_nj, T.gemv_kv>("avx2");
 }  // namespace
 
 template <>

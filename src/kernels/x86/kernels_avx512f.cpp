@@ -10,7 +10,8 @@ namespace {
 using Arch = xsimd::avx512f;
 constexpr tiles::Table T = tiles::kAvx512;
 constexpr IsaKernels kAvx512 =
-    avx512f_tu::make_isa_kernels<Arch, T.mr, T.nv, T.kc, T.mc, T.nc, T.dot_mr, T.dot_nj>("avx512");
+    avx512f_tu::make_isa_kernels<Arch, T.mr, T.nv, T.kc, T.mc, T.nc, T.dot_mr, T.dot_nj, T.gemv_nv, T.gemv_u,
+                                T.gemv_nj, T.gemv_kv>("avx512");
 }  // namespace
 
 template <>
