@@ -344,6 +344,25 @@ TEST_CASE("gemm: batch 1 (GEMV kernels): k over several register chunks, n over 
   CHECK(run_sweep(cases) == 0);
 }
 
+TEST_CASE("gemm: weight-gradient tails, n = 48j + 1..4 with A^T, every row remainder") {
+  // AVX-512 runs these last columns on the row-vector tail kernel (32 and
+  // 16 rows per step, then a masked remainder), only without an epilogue.
+  std::vector<Case> cases;
+  int i = 0;
+  for (int m : {65, 66, 77, 79, 96, 100, 129, 784})
+    for (int n : {49, 50, 51, 52, 100, 148})
+      for (int k : {1, 7, 32}) {
+        Case cs{m, n, k, Op::T, Op::N};
+        cs.accumulate = i % 2 == 0;
+        cs.pad_a = i % 3 == 0 ? 3 : 0;
+        cs.pad_b = i % 4 == 1 ? 5 : 0;
+        cs.pad_c = i % 5 == 2 ? 7 : 0;
+        ++i;
+        cases.push_back(cs);
+      }
+  CHECK(run_sweep(cases) == 0);
+}
+
 TEST_CASE("gemm: the model's shapes with their epilogues (fwd1..bwdW2, dx)") {
   std::vector<Case> cases;
   for (int b : {1, 2, 7, 8, 9, 32, 256}) {

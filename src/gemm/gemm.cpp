@@ -110,6 +110,8 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
   const int kc_bal = (p.k + kblocks - 1) / kblocks;  // balanced K blocks
 
   TileArgs t = tile_base(p);
+  const bool plain = p.ep.bias == nullptr && p.ep.act == Activation::linear && p.ep.dact_y == nullptr &&
+                     p.ep.colsum == nullptr;
   kernels::PackArgs pk;
   pk.ldb = p.ldb;
   pk.op = p.op_b;
@@ -128,22 +130,38 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
       t.last = pc + kc == p.k;
       // A packed block small enough for L1 (bwdW: K = batch) is swept whole
       // for each MR rows of A: each A sliver and C row is touched once.
+      // A last panel of <= 4 columns of a plain A^T product (the weight
+      // gradients of 100-wide layers) goes to the row-vector tail kernel.
+      const int tail = nc % NR;
+      const bool tn_tail = ks.tile_tn_tail != nullptr && p.op_a == Op::T && plain && tail > 0 && tail <= 4;
+      const int nc_main = tn_tail ? nc - tail : nc;
+      const auto run_tail = [&](int i0, int rows) {
+        TileArgs u = t;
+        u.mr = rows;
+        u.nr = tail;
+        u.a = a_at(p, i0, pc);
+        u.b = scratch + static_cast<std::ptrdiff_t>(nc_main) * kc;
+        u.ldb = round_up(tail, ks.simd_width);  // pack_b's panel width
+        place(u, p, i0, jc + nc_main);
+        ks.tile_tn_tail(u);
+      };
       if (static_cast<std::size_t>(kc) * static_cast<std::size_t>(round_up(nc, ks.simd_width)) <= kL1BlockFloats) {
         for (int ir = 0; ir < p.m; ir += MR) {  // IR
           t.mr = imin(MR, p.m - ir);
           t.a = a_at(p, ir, pc);
-          for (int jr = 0; jr < nc; jr += NR) {  // JR
+          for (int jr = 0; jr < nc_main; jr += NR) {  // JR
             t.nr = imin(NR, nc - jr);
             t.b = scratch + static_cast<std::ptrdiff_t>(jr) * kc;
             place(t, p, ir, jc + jr);
             ks.tile(t);
           }
         }
+        if (tn_tail) run_tail(0, p.m);
         continue;
       }
       for (int ic = 0; ic < p.m; ic += ks.mc) {  // IC
         const int mc = imin(ks.mc, p.m - ic);
-        for (int jr = 0; jr < nc; jr += NR) {  // JR
+        for (int jr = 0; jr < nc_main; jr += NR) {  // JR
           t.nr = imin(NR, nc - jr);
           t.b = scratch + static_cast<std::ptrdiff_t>(jr) * kc;
           for (int ir = 0; ir < mc; ir += MR) {  // IR
@@ -153,6 +171,7 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
             ks.tile(t);
           }
         }
+        if (tn_tail) run_tail(ic, mc);
       }
     }
   }

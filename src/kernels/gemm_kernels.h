@@ -75,6 +75,10 @@ struct IsaKernels {
   // tile_direct (gemv_nn) and tile_dot (gemv_nt). generic/gemv_xsimd.h.
   void (*gemv_nn)(const TileArgs&);
   void (*gemv_nt)(const TileArgs&);
+  // op(A) = A^T, the last nr <= 4 columns of a packed panel, rows along the
+  // vector, no epilogue (weight gradients with n = 100); nullptr where the
+  // broadcast tile is as good (every set but AVX-512).
+  void (*tile_tn_tail)(const TileArgs&);
   void (*pack_b)(const PackArgs&);
   // Element-wise kernels of a training step.
   // BCE on a sigmoid output, one row: returns sum of -(t log pc + (1-t) log(1-pc)),

@@ -309,6 +309,84 @@ void tile_dot(const TileArgs& t) {
   f32_gemm_dot_tile<A, M, NJ>(t);
 }
 
+// ------------------------------------------------------------ TN narrow tail (AVX-512)
+#if defined(__AVX512F__)
+// C[mr x nr] (+)= op(A) * B for the last nr <= 4 columns of a weight
+// gradient (n = 100 = 2 x 48 + 4), no epilogue. With op(A) = A^T the mr rows
+// of one k are contiguous (rs_a = 1), so the rows go along the vector and the
+// nr columns are broadcasts: a zmm FMA does 16 rows x 1 column, where the
+// broadcast tile did 8 rows x 4 columns on 8-lane ymm FMAs (half the lanes
+// idle). B: kc rows t.ldb apart (the packed panel). The 4 x 16 block of each
+// row vector is transposed in registers and stored 4 floats per row.
+template <class A>
+inline void tn_tail_store(const TileArgs& t, const __m512 (&acc)[4], int row0, int rows, __m128i cmask) {
+  const __m512 t0 = _mm512_unpacklo_ps(acc[0], acc[1]), t1 = _mm512_unpackhi_ps(acc[0], acc[1]);
+  const __m512 t2 = _mm512_unpacklo_ps(acc[2], acc[3]), t3 = _mm512_unpackhi_ps(acc[2], acc[3]);
+  // r[q], 128-bit lane L: the 4 columns of row 4L + q.
+  const __m512 r[4] = {_mm512_shuffle_ps(t0, t2, 0x44), _mm512_shuffle_ps(t0, t2, 0xEE),
+                       _mm512_shuffle_ps(t1, t3, 0x44), _mm512_shuffle_ps(t1, t3, 0xEE)};
+  for (int i = 0; i < rows; ++i) {
+    const int lane = i >> 2, q = i & 3;
+    __m128 v;
+    switch (lane) {
+      case 0: v = _mm512_castps512_ps128(r[q]); break;
+      case 1: v = _mm512_extractf32x4_ps(r[q], 1); break;
+      case 2: v = _mm512_extractf32x4_ps(r[q], 2); break;
+      default: v = _mm512_extractf32x4_ps(r[q], 3); break;
+    }
+    float* c = t.c + static_cast<std::ptrdiff_t>(row0 + i) * t.ldc;
+    if (t.load_c) v = _mm_add_ps(v, _mm_maskload_ps(c, cmask));
+    _mm_maskstore_ps(c, cmask, v);
+  }
+}
+
+template <class A>
+__attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
+  using V = vf<A>;
+  static_assert(V::size == 16, "AVX-512 only");
+  const __m128i cmask = _mm_cmpgt_epi32(_mm_set1_epi32(t.nr), _mm_setr_epi32(0, 1, 2, 3));
+  const std::ptrdiff_t cs = t.cs_a, ldb = t.ldb;
+  // Columns nr..3 read the panel's zero padding (w = 16) and are never stored.
+  int i0 = 0;
+  for (; i0 + 32 <= t.mr; i0 += 32) {  // two row vectors: 8 independent FMA chains
+    V acc0[4], acc1[4];
+    for (int c = 0; c < 4; ++c) acc0[c] = acc1[c] = V(0.0f);
+    const float* a = t.a + i0;
+    const float* b = t.b;
+    for (int k = 0; k < t.kc; ++k) {
+      const V a0 = V::load_unaligned(a), a1 = V::load_unaligned(a + 16);
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) {
+        acc0[c] = fma_bcast<A>(b + c, a0, acc0[c]);
+        acc1[c] = fma_bcast<A>(b + c, a1, acc1[c]);
+      }
+      a += cs;
+      b += ldb;
+    }
+    const __m512 s0[4] = {acc0[0], acc0[1], acc0[2], acc0[3]};
+    const __m512 s1[4] = {acc1[0], acc1[1], acc1[2], acc1[3]};
+    tn_tail_store<A>(t, s0, i0, 16, cmask);
+    tn_tail_store<A>(t, s1, i0 + 16, 16, cmask);
+  }
+  for (; i0 < t.mr; i0 += 16) {  // the last rows, one (masked) row vector
+    const int rows = imin(16, t.mr - i0);
+    V acc[4];
+    for (int c = 0; c < 4; ++c) acc[c] = V(0.0f);
+    const float* a = t.a + i0;
+    const float* b = t.b;
+    for (int k = 0; k < t.kc; ++k) {
+      const V a0 = load_n<A>(a, rows);
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) acc[c] = fma_bcast<A>(b + c, a0, acc[c]);
+      a += cs;
+      b += ldb;
+    }
+    const __m512 s[4] = {acc[0], acc[1], acc[2], acc[3]};
+    tn_tail_store<A>(t, s, i0, rows, cmask);
+  }
+}
+#endif
+
 // ------------------------------------------------------------ packing
 #if defined(__AVX__)
 // dst rows q = 0..7 (stride ld_dst) <- column q of the 8x8 block at src (stride ld_src).

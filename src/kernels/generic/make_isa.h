@@ -10,6 +10,14 @@
 namespace mote::kernels::MOTE_KERNEL_TU {
 
 // ------------------------------------------------------------ the table
+template <class A>
+constexpr void (*tn_tail_kernel())(const TileArgs&) {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) return &f32_gemm_tn_tail<A>;
+#endif
+  return nullptr;
+}
+
 template <class A, int MR, int NV, int KC, int MC, int NC, int DMR, int DNJ, int GV, int GU, int GNJ, int GKV>
 constexpr IsaKernels make_isa_kernels(const char* name) {
   constexpr int W = static_cast<int>(vf<A>::size);
@@ -29,6 +37,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     &tile_dot<A, DMR, DNJ>,
                     &gemv_nn<A, GV, GU>,
                     &gemv_nt<A, GNJ, GKV>,
+                    tn_tail_kernel<A>(),
                     &pack_b<A, NV * W>,
                     &bce_sigmoid_row<A>,
                     &sgd<A>,
