@@ -180,8 +180,14 @@ TEST_CASE("fused BCE gradient, SGD update and finiteness check match the scalar 
       CHECK(std::fabs(got - want) <= (n + 4) * 6e-8 * (std::fabs(want) + 16.2 * n) + 1e-6);
     }
     std::vector<float> w(37, 1.0f), g(37, 2.0f);
-    k->sgd(w.data(), g.data(), 0.25f, w.size());
+    CHECK(k->sgd(w.data(), g.data(), 0.25f, w.size()));
     for (float v : w) CHECK(v == 0.5f);
+    for (std::size_t at : {std::size_t{0}, std::size_t{17}, std::size_t{36}}) {  // an update that overflows
+      std::vector<float> w2(37, 1.0f), g2(37, 0.0f);
+      g2[at] = -std::numeric_limits<float>::max();
+      CHECK_FALSE(k->sgd(w2.data(), g2.data(), 4.0f, w2.size()));
+      CHECK(std::isinf(w2[at]));
+    }
     CHECK(k->all_finite(g.data(), g.size()));
     for (std::size_t at : {std::size_t{0}, std::size_t{17}, std::size_t{36}}) {
       g[at] = std::nanf("");

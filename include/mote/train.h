@@ -39,7 +39,8 @@ double loss_forward_backward(Loss loss, Activation out_act, ConstMatrixView y, C
 std::size_t rounded_matches(ConstMatrixView y, ConstMatrixView t);
 
 // Applies one update to the model's trainable block. `step` counts from 1.
-void optimizer_update(const OptimizerConfig& cfg, float* params, const float* grads, float* state, std::size_t n,
+// Returns whether every updated parameter is finite (checked in the same pass).
+bool optimizer_update(const OptimizerConfig& cfg, float* params, const float* grads, float* state, std::size_t n,
                       int64_t step);
 
 // Checks a model/loss/optimizer combination once, before training:
@@ -48,9 +49,11 @@ Status check_training_setup(const Model& model, Loss loss, const OptimizerConfig
 
 // forward + loss + backward + update. `*mean_loss` gets the batch's mean loss.
 // Returns non_finite (and leaves the weights untouched) when the loss or a
-// gradient is NaN or inf.
+// gradient is NaN or inf. `weights_finite`, when given, gets whether every
+// trainable parameter is finite after the update (found in the update's own
+// pass over the weights; an overflow there is not reported otherwise).
 Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss loss, const OptimizerConfig& cfg,
-                  int64_t step, float* mean_loss);
+                  int64_t step, float* mean_loss, bool* weights_finite = nullptr);
 
 struct EvalResult {
   double loss = 0;               // mean over all elements
@@ -77,9 +80,8 @@ struct EpochContext {
   // After every step, check the updated weights too (train_step checks the
   // loss and the gradients): an update that made a weight NaN/inf (an
   // overflow) stops the epoch with non_finite, the step not counted in the
-  // cursor; the weights are then unusable. One vectorized pass over the
-  // trainable block: measured 0.8-1.6% of a batch-32 step of the reference
-  // models, 6-9% at batch 1 (x86-64 AVX2); set false to skip it.
+  // cursor; the weights are then unusable. Checked in the update's own pass
+  // (train_step's weights_finite): no extra pass over the weights.
   bool check_weights = true;
 };
 std::size_t epoch_gather_floats(const Model& model, bool separate_target);

@@ -242,7 +242,7 @@ const char* active_isa() { return active().name; }
 float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float scale) {
   return elementwise().bce_sigmoid_row(y, t, dz, n, scale);
 }
-void sgd_update(float* w, const float* g, float lr, std::size_t n) { elementwise().sgd(w, g, lr, n); }
+bool sgd_update(float* w, const float* g, float lr, std::size_t n) { return elementwise().sgd(w, g, lr, n); }
 bool all_finite(const float* x, std::size_t n) { return elementwise().all_finite(x, n); }
 
 }  // namespace mote::gemm

@@ -45,7 +45,7 @@ void use_reference(bool on);
 // BCE on a sigmoid output, one row of n: returns the row's loss sum and writes
 // dz = d(mean loss)/d(logit) = (y - t) * scale (0 where Keras' clip is active).
 float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float scale);
-void sgd_update(float* w, const float* g, float lr, std::size_t n);  // w -= lr * g
+bool sgd_update(float* w, const float* g, float lr, std::size_t n);  // w -= lr * g; all w finite after?
 bool all_finite(const float* x, std::size_t n);
 
 }  // namespace mote::gemm

@@ -85,7 +85,8 @@ struct IsaKernels {
   // pc = clip(y, 1e-7, 1-1e-7), and writes dz = (y - t) * scale where the clip is
   // inactive, 0 where it is (Keras' clip has zero gradient). dz may alias y.
   float (*bce_sigmoid_row)(const float* y, const float* t, float* dz, int n, float scale);
-  void (*sgd)(float* w, const float* g, float lr, std::size_t n);  // w -= lr * g
+  // w -= lr * g; returns whether every updated w is finite (checked in the same pass).
+  bool (*sgd)(float* w, const float* g, float lr, std::size_t n);
   bool (*all_finite)(const float* x, std::size_t n);
   // Activations over arrays (tests and benchmarks).
   void (*act_forward)(Activation act, const float* x, float* y, std::size_t n);

@@ -5,20 +5,19 @@
 
 namespace mote {
 
-void optimizer_update(const OptimizerConfig& cfg, float* w, const float* g, float* state, std::size_t n,
+bool optimizer_update(const OptimizerConfig& cfg, float* w, const float* g, float* state, std::size_t n,
                       int64_t step) {
   const float lr = cfg.lr;
   switch (cfg.kind) {
     case Optimizer::sgd:
-      gemm::sgd_update(w, g, lr, n);  // vectorized w -= lr * g
-      return;
+      return gemm::sgd_update(w, g, lr, n);  // vectorized w -= lr * g, finiteness in the same pass
     case Optimizer::momentum: {
       const float m = cfg.momentum;
       for (std::size_t i = 0; i < n; ++i) {
         state[i] = m * state[i] - lr * g[i];
         w[i] += state[i];
       }
-      return;
+      break;
     }
     case Optimizer::nesterov: {
       const float m = cfg.momentum;
@@ -26,7 +25,7 @@ void optimizer_update(const OptimizerConfig& cfg, float* w, const float* g, floa
         state[i] = m * state[i] - lr * g[i];
         w[i] += m * state[i] - lr * g[i];
       }
-      return;
+      break;
     }
     case Optimizer::adam: {
       float* mom = state;
@@ -40,9 +39,10 @@ void optimizer_update(const OptimizerConfig& cfg, float* w, const float* g, floa
         vel[i] = b2 * vel[i] + (1.0f - b2) * g[i] * g[i];
         w[i] -= alpha * mom[i] / (std::sqrt(vel[i]) + eps);
       }
-      return;
+      break;
     }
   }
+  return gemm::all_finite(w, n);
 }
 
 }  // namespace mote

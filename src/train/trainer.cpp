@@ -17,7 +17,7 @@ Status check_training_setup(const Model& model, Loss loss, const OptimizerConfig
 }
 
 Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss loss, const OptimizerConfig& cfg,
-                  int64_t step, float* mean_loss) {
+                  int64_t step, float* mean_loss, bool* weights_finite) {
   ConstMatrixView y;
   Status s = model.forward(x, &y);
   if (s != Status::ok) return s;
@@ -33,7 +33,8 @@ Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss 
   const float* g = model.grads();
   const std::size_t n = model.trainable_count();
   if (!gemm::all_finite(g, n)) return Status::non_finite;  // vectorized: NaN/inf survive *0
-  optimizer_update(cfg, model.trainable(), g, model.optimizer_state(), n, step);
+  const bool finite = optimizer_update(cfg, model.trainable(), g, model.optimizer_state(), n, step);
+  if (weights_finite) *weights_finite = finite;
   return Status::ok;
 }
 
@@ -136,9 +137,10 @@ Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView targ
     const ConstMatrixView t = tb ? ConstMatrixView{tb, rows, out_w, out_w} : x;
     float loss = 0.0f;
     ++*ctx.step;
-    const Status st = train_step(model, x, t, ctx.loss, ctx.optimizer, *ctx.step, &loss);
+    bool weights_finite = true;
+    const Status st = train_step(model, x, t, ctx.loss, ctx.optimizer, *ctx.step, &loss, &weights_finite);
     if (st != Status::ok) return st;
-    if (ctx.check_weights && !gemm::all_finite(model.trainable(), model.trainable_count())) return Status::non_finite;
+    if (ctx.check_weights && !weights_finite) return Status::non_finite;
     cursor->loss_sum += static_cast<double>(loss) * rows;
     cursor->rows += rows;
     cursor->step = s + 1;

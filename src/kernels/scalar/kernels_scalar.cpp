@@ -111,8 +111,13 @@ float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float sc
   return sum;
 }
 
-void sgd(float* w, const float* g, float lr, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) w[i] -= lr * g[i];
+bool sgd(float* w, const float* g, float lr, std::size_t n) {
+  float acc = 0.0f;  // NaN and inf survive * 0
+  for (std::size_t i = 0; i < n; ++i) {
+    w[i] -= lr * g[i];
+    acc += w[i] * 0.0f;
+  }
+  return acc == 0.0f;
 }
 
 bool all_finite(const float* x, std::size_t n) {
