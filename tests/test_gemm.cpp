@@ -363,6 +363,26 @@ TEST_CASE("gemm: weight-gradient tails, n = 48j + 1..4 with A^T, every row remai
   CHECK(run_sweep(cases) == 0);
 }
 
+TEST_CASE("gemm: A * B^T with 17..32 rows of A, C computed transposed (every epilogue, k to 2 KC)") {
+  // AVX-512 takes the C^T = B * A^T kernel for 17..32 rows, one K block, and
+  // a bias/activation epilogue; the rest of these cases check the fallbacks.
+  std::vector<Case> cases;
+  int i = 0, e = 0;
+  for (int m : {17, 24, 31, 32})
+    for (int n : {1, 7, 8, 9, 30, 100, 783})
+      for (int k : {1, 30, 100, 256, 300}) {
+        Case cs{m, n, k, Op::N, Op::T};
+        cs.pad_a = i % 3 == 0 ? 3 : 0;
+        cs.pad_b = i % 4 == 1 ? 5 : 0;
+        cs.pad_c = i % 5 == 2 ? 7 : 0;
+        cs.accumulate = i % 7 == 6;
+        cs.epilogue = e++ % kNumEpilogues;
+        ++i;
+        cases.push_back(cs);
+      }
+  CHECK(run_sweep(cases) == 0);
+}
+
 TEST_CASE("gemm: the model's shapes with their epilogues (fwd1..bwdW2, dx)") {
   std::vector<Case> cases;
   for (int b : {1, 2, 7, 8, 9, 32, 256}) {

@@ -92,6 +92,43 @@ constexpr std::size_t kL1BlockFloats = 4096;
 
 constexpr int kPanelAtATimeRows = 64;
 
+// C = A * B^T with 17..32 rows of A and a plain or bias + act epilogue (the
+// tied decoder at batch 32): C^T = B * A^T on tile_tc, B read where it lies,
+// only A^T packed (one kc x 32 panel). Returns false when it does not apply.
+bool run_transposed_c(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
+  constexpr int kPanel = 32;
+  if (ks.tile_tc == nullptr || p.op_a != Op::N || p.op_b != Op::T || p.m <= kPanel / 2 || p.m > kPanel ||
+      p.accumulate || p.ep.dact_y != nullptr || p.ep.colsum != nullptr || p.k < 1 || p.k > ks.kc ||
+      static_cast<std::size_t>(p.k) * kPanel > scratch_floats)
+    return false;
+  kernels::PackArgs pk;  // op(B')(k, i) = A[i][k]: A's rows become the panel's columns
+  pk.kc = p.k;
+  pk.nc = p.m;
+  pk.b = p.a;
+  pk.ldb = p.lda;
+  pk.op = Op::T;
+  pk.dst = scratch;
+  ks.pack_b(pk);  // 17..32 columns: one panel, rows of 32 floats
+  TileArgs t;
+  t.kc = p.k;
+  t.nr = p.m;
+  t.b = scratch;
+  t.ldb = kPanel;
+  t.rs_a = p.ldb;
+  t.cs_a = 1;
+  t.ldc = p.ldc;
+  t.last = true;
+  t.act = p.ep.act;
+  for (int j = 0; j < p.n; j += 8) {
+    t.mr = imin(8, p.n - j);
+    t.a = p.b + static_cast<std::ptrdiff_t>(j) * p.ldb;
+    t.c = p.c + j;
+    t.bias = p.ep.bias ? p.ep.bias + j : nullptr;
+    ks.tile_tc(t);
+  }
+  return true;
+}
+
 // Returns false when the scratch cannot hold one KC x NR panel.
 bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
   const int NR = ks.nr, MR = ks.mr;
@@ -220,7 +257,9 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
   // 32 is ~10% faster unpacked, fwd2/bwdW2 at 256 ~5% faster packed).
   constexpr int kDirectRowsNN = 64;
   const bool pack = p.op_b == Op::T ? p.m > kGemmSmallBatch : p.m > kDirectRowsNN;
-  if (pack && p.k > 0 && scratch != nullptr && run_packed(ks, p, scratch, scratch_floats)) return;
+  if (pack && p.k > 0 && scratch != nullptr &&
+      (run_transposed_c(ks, p, scratch, scratch_floats) || run_packed(ks, p, scratch, scratch_floats)))
+    return;
 #else
   (void)scratch;
   (void)scratch_floats;

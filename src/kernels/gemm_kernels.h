@@ -79,6 +79,11 @@ struct IsaKernels {
   // vector, no epilogue (weight gradients with n = 100); nullptr where the
   // broadcast tile is as good (every set but AVX-512).
   void (*tile_tn_tail)(const TileArgs&);
+  // C = A * B^T for <= 32 rows of A, computed as C^T = B * A^T and stored
+  // transposed: t.mr <= 8 rows of B read in place (the output columns),
+  // t.nr <= 32 rows of A packed as a kc x 32 panel; epilogue bias + act only,
+  // C written (not accumulated). nullptr except on AVX-512.
+  void (*tile_tc)(const TileArgs&);
   void (*pack_b)(const PackArgs&);
   // Element-wise kernels of a training step.
   // BCE on a sigmoid output, one row: returns sum of -(t log pc + (1-t) log(1-pc)),

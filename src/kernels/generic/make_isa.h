@@ -17,6 +17,13 @@ constexpr void (*tn_tail_kernel())(const TileArgs&) {
 #endif
   return nullptr;
 }
+template <class A>
+constexpr void (*tc_kernel())(const TileArgs&) {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) return &f32_gemm_tile_tc<A>;
+#endif
+  return nullptr;
+}
 
 template <class A, int MR, int NV, int KC, int MC, int NC, int DMR, int DNJ, int GV, int GU, int GNJ, int GKV>
 constexpr IsaKernels make_isa_kernels(const char* name) {
@@ -38,6 +45,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     &gemv_nn<A, GV, GU>,
                     &gemv_nt<A, GNJ, GKV>,
                     tn_tail_kernel<A>(),
+                    tc_kernel<A>(),
                     &pack_b<A, NV * W>,
                     &bce_sigmoid_row<A>,
                     &sgd<A>,
