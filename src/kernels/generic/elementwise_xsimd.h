@@ -67,29 +67,26 @@ bool all_finite(const float* x, std::size_t n) {
   return xsimd::all((acc0 + acc1) == V(0.0f)) && rest == 0.0f;
 }
 
-template <class A>
-void act_forward(Activation act, const float* x, float* y, std::size_t n) {
+// y[i] = f(x[i]) over whole vectors, the last one partial.
+template <class A, class F>
+void map_array(const float* x, float* y, std::size_t n, F f) {
   constexpr std::size_t W = vf<A>::size;
   for (std::size_t i = 0; i < n; i += W) {
     const int m = static_cast<int>(n - i < W ? n - i : W);
-    store_n<A>(y + i, activate<A>(act, load_n<A>(x + i, m)), m);
+    store_n<A>(y + i, f(load_n<A>(x + i, m)), m);
   }
+}
+template <class A>
+void act_forward(Activation act, const float* x, float* y, std::size_t n) {
+  map_array<A>(x, y, n, [act](vf<A> v) { return activate<A>(act, v); });
 }
 template <class A>
 void exp_array(const float* x, float* y, std::size_t n) {
-  constexpr std::size_t W = vf<A>::size;
-  for (std::size_t i = 0; i < n; i += W) {
-    const int m = static_cast<int>(n - i < W ? n - i : W);
-    store_n<A>(y + i, vmath::vexp<A>(load_n<A>(x + i, m)), m);
-  }
+  map_array<A>(x, y, n, [](vf<A> v) { return vmath::vexp<A>(v); });
 }
 template <class A>
 void expm1_array(const float* x, float* y, std::size_t n) {
-  constexpr std::size_t W = vf<A>::size;
-  for (std::size_t i = 0; i < n; i += W) {
-    const int m = static_cast<int>(n - i < W ? n - i : W);
-    store_n<A>(y + i, vmath::vexpm1<A>(load_n<A>(x + i, m)), m);
-  }
+  map_array<A>(x, y, n, [](vf<A> v) { return vmath::vexpm1<A>(v); });
 }
 
 }  // namespace mote::kernels::MOTE_KERNEL_TU
