@@ -1,6 +1,7 @@
 // mote_bench: GEMM rows of the tied model's shapes for mote and its peers,
 // FMA peaks, a training step and inference. See bench/README.md.
 #include <string>
+#include <vector>
 
 #include "gemm/gemm.h"
 #include "peers.h"
@@ -43,6 +44,15 @@ void run_peak(benchmark::State& st, double (*fn)(int64_t)) {
   set_flops(st, flops);
 }
 
+// l2read/<isa>: the read rate of a 784 x 100 float buffer (313,600 bytes,
+// the model's big kernel) that stays in L2.
+void run_read(benchmark::State& st, double (*fn)(const float*, int64_t)) {
+  std::vector<float> w(784 * 100, 0.5f);
+  double bytes = 0;
+  for (auto _ : st) bytes = fn(w.data(), static_cast<int64_t>(w.size()));
+  st.counters["GB/s"] = benchmark::Counter(bytes * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
 void register_all() {
   for (int s = 0; s < kNumShapes; ++s)
     for (int batch : kBatches)
@@ -58,6 +68,10 @@ void register_all() {
     benchmark::RegisterBenchmark("peak/avx2", [](benchmark::State& st) { run_peak(st, &peak_avx2); });
   if (cpu_has_avx512())
     benchmark::RegisterBenchmark("peak/avx512", [](benchmark::State& st) { run_peak(st, &peak_avx512); });
+  if (cpu_has_avx2())
+    benchmark::RegisterBenchmark("l2read/avx2", [](benchmark::State& st) { run_read(st, &read_avx2); });
+  if (cpu_has_avx512())
+    benchmark::RegisterBenchmark("l2read/avx512", [](benchmark::State& st) { run_read(st, &read_avx512); });
 #endif
   benchmark::RegisterBenchmark("train_step/mote/tied/32", &train_step_mote);
 #if MOTE_BENCH_EIGEN

@@ -26,4 +26,25 @@ double peak_loop(int64_t iters) {
   return 2.0 * kChains * V::size * static_cast<double>(iters);
 }
 
+// Read bandwidth: sums n floats (a buffer that stays in L2) with 4 vector
+// accumulators; returns the bytes read. The batch-1 inference bound (the
+// 784 x 100 kernel read twice per image) comes from this rate.
+template <class Arch>
+double read_loop(const float* p, int64_t n) {
+  using V = xsimd::batch<float, Arch>;
+  constexpr int64_t W = static_cast<int64_t>(V::size);
+  V a0(0.0f), a1(0.0f), a2(0.0f), a3(0.0f);
+  int64_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    a0 += V::load_unaligned(p + i);
+    a1 += V::load_unaligned(p + i + W);
+    a2 += V::load_unaligned(p + i + 2 * W);
+    a3 += V::load_unaligned(p + i + 3 * W);
+  }
+  alignas(64) float out[V::size];
+  ((a0 + a1) + (a2 + a3)).store_aligned(out);
+  keep(out);
+  return 4.0 * static_cast<double>(i);
+}
+
 }  // namespace bench

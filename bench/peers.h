@@ -45,6 +45,8 @@ double peak_scalar(int64_t iters);
 #if MOTE_BENCH_PEAK_X86
 double peak_avx2(int64_t iters);
 double peak_avx512(int64_t iters);
+double read_avx2(const float* p, int64_t n);  // bytes read
+double read_avx512(const float* p, int64_t n);
 bool cpu_has_avx2();
 bool cpu_has_avx512();
 #endif
