@@ -10,6 +10,18 @@
 using namespace mote;
 using test::BoundModel;
 
+TEST_CASE("every optimizer reports whether the updated weights are finite") {
+  for (Optimizer kind : {Optimizer::sgd, Optimizer::momentum, Optimizer::nesterov, Optimizer::adam}) {
+    CAPTURE(static_cast<int>(kind));
+    const OptimizerConfig c{.kind = kind, .lr = 0.1f, .momentum = 0.9f};
+    float w[3] = {1.0f, 1.0f, 1.0f}, state[6] = {};
+    const float g[3] = {0.5f, -2.0f, 0.25f};
+    CHECK(optimizer_update(c, w, g, state, 3, 1));
+    float w2[3] = {1.0f, std::numeric_limits<float>::infinity(), 1.0f}, state2[6] = {};
+    CHECK_FALSE(optimizer_update(c, w2, g, state2, 3, 1));
+  }
+}
+
 TEST_CASE("optimizers follow Keras' update rules") {
   const float g[2] = {0.5f, -2.0f};
   SUBCASE("sgd") {
