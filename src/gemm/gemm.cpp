@@ -122,8 +122,7 @@ bool run_transposed_c(const IsaKernels& ks, const GemmProblem& p, float* scratch
   for (int j = 0; j < p.n; j += 8) {
     t.mr = imin(8, p.n - j);
     t.a = p.b + static_cast<std::ptrdiff_t>(j) * p.ldb;
-    t.c = p.c + j;
-    t.bias = p.ep.bias ? p.ep.bias + j : nullptr;
+    place(t, p, 0, j);
     ks.tile_tc(t);
   }
   return true;

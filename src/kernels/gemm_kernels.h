@@ -52,6 +52,17 @@ struct TileArgs {
   float* colsum = nullptr;
 };
 
+// t with C and its epilogue operands moved j columns right (B is the caller's:
+// its offset depends on the layout).
+inline TileArgs columns_from(const TileArgs& t, int j) {
+  TileArgs s = t;
+  s.c = t.c + j;
+  s.bias = t.bias ? t.bias + j : nullptr;
+  s.dact_y = t.dact_y ? t.dact_y + j : nullptr;
+  s.colsum = t.colsum ? t.colsum + j : nullptr;
+  return s;
+}
+
 // Packs rows pc..pc+kc-1, columns jc..jc+nc-1 of op(B) into NR-wide panels.
 struct PackArgs {
   int kc = 0, nc = 0;

@@ -145,14 +145,10 @@ void gemv_nn(const TileArgs& t) {
   const int nv_all = (t.nr + W - 1) / W;
   const int blocks = (nv_all + GV - 1) / GV;
   const int cols = (nv_all + blocks - 1) / blocks * W;  // balanced blocks
-  TileArgs s = t;
   for (int j = 0; j < t.nr; j += cols) {
+    TileArgs s = columns_from(t, j);
     s.nr = imin(cols, t.nr - j);
     s.b = t.b + j;
-    s.c = t.c + j;
-    s.bias = t.bias ? t.bias + j : nullptr;
-    s.dact_y = t.dact_y ? t.dact_y + j : nullptr;
-    s.colsum = t.colsum ? t.colsum + j : nullptr;
     gemv_nn_pick<A, GV, U>(s, (s.nr + W - 1) / W);
   }
 }

@@ -74,14 +74,10 @@ void tile_dot(const TileArgs& t) {
 // Batch 1: the tiles cover any nr for NN; NT in runs of dot_nj columns.
 void gemv_nn(const TileArgs& t) { tile_rows(t, t.ldb); }
 void gemv_nt(const TileArgs& t) {
-  TileArgs s = t;
   for (int j = 0; j < t.nr; j += T.dot_nj) {
+    TileArgs s = columns_from(t, j);
     s.nr = t.nr - j < T.dot_nj ? t.nr - j : T.dot_nj;
     s.b = t.b + static_cast<std::ptrdiff_t>(j) * t.ldb;
-    s.c = t.c + j;
-    s.bias = t.bias ? t.bias + j : nullptr;
-    s.dact_y = t.dact_y ? t.dact_y + j : nullptr;
-    s.colsum = t.colsum ? t.colsum + j : nullptr;
     tile_dot(s);
   }
 }
