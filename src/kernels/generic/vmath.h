@@ -36,6 +36,10 @@
 
 #include <xsimd/xsimd.hpp>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #ifndef MOTE_KERNEL_TU
 #error "define MOTE_KERNEL_TU (a per-TU namespace) before including kernels/generic headers"
 #endif
@@ -71,6 +75,20 @@ inline vf<A> pow2i(vi<A> n) {
 
 template <class A>
 inline vf<A> vexp(vf<A> x) {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) {
+    // vscalefps multiplies by 2^fn with one rounding (overflow to inf,
+    // gradual underflow): the same result as the two-factor product below in
+    // 6 fewer instructions. vmaxps/vminps return their second operand when
+    // either is NaN, so x second lets a NaN through without a select.
+    const __m512 xc = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    const vf<A> fn(_mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    vf<A> r = xsimd::fnma(fn, vf<A>(kLn2Hi), vf<A>(xc));
+    r = xsimd::fnma(fn, vf<A>(kLn2Lo), r);
+    const vf<A> p = xsimd::fma(exp_q(r), r * r, r) + vf<A>(1.0f);
+    return vf<A>(_mm512_scalef_ps(p, fn));
+  }
+#endif
   const vf<A> xc = xsimd::min(xsimd::max(x, vf<A>(-104.0f)), vf<A>(89.0f));
   const vf<A> fn = xsimd::nearbyint(xc * vf<A>(kLog2e));
   vf<A> r = xsimd::fnma(fn, vf<A>(kLn2Hi), xc);
