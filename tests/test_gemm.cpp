@@ -363,6 +363,27 @@ TEST_CASE("gemm: weight-gradient tails, n = 48j + 1..4 with A^T, every row remai
   CHECK(run_sweep(cases) == 0);
 }
 
+TEST_CASE("gemm: NN products with n = 48j + 1..4 and 2..64 rows: the dot-product tail, every epilogue, k over its chunks") {
+  // AVX-512 computes the last <= 4 columns of an unpacked NN product as dot
+  // products on a transposed copy of those columns, 1024 values of k at a
+  // time (k = 1025, 2100: C re-read between chunks, epilogue on the last).
+  std::vector<Case> cases;
+  int i = 0, e = 0;
+  for (int m : {2, 3, 5, 8, 13, 32, 64})
+    for (int n : {1, 4, 49, 50, 52, 100})
+      for (int k : {1, 3, 5, 17, 784, 1025, 2100}) {
+        Case cs{m, n, k, Op::N, Op::N};
+        cs.pad_a = i % 3 == 0 ? 3 : 0;
+        cs.pad_b = i % 4 == 1 ? 5 : 0;
+        cs.pad_c = i % 5 == 2 ? 7 : 0;
+        cs.accumulate = i % 7 == 6;
+        cs.epilogue = e++ % kNumEpilogues;
+        ++i;
+        cases.push_back(cs);
+      }
+  CHECK(run_sweep(cases) == 0);
+}
+
 TEST_CASE("gemm: A * B^T with 17..32 rows of A, C computed transposed (every epilogue, k to 2 KC)") {
   // AVX-512 takes the C^T = B * A^T kernel for 17..32 rows, one K block, and
   // a bias/activation epilogue; the rest of these cases check the fallbacks.

@@ -59,7 +59,20 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   }
   if (p.op_b == Op::N) {
     t.ldb = p.ldb;
-    for (int jr = 0; jr < p.n; jr += ks.nr) {
+    // A last panel of <= 4 columns with A's rows contiguous along k goes to
+    // the dot-product tail kernel (x W with n = 100, batch 2..64).
+    const int tail = p.n % ks.nr;
+    const bool nn_tail = ks.tile_nn_tail != nullptr && p.op_a == Op::N && tail > 0 && tail <= 4;
+    const int n_main = nn_tail ? p.n - tail : p.n;
+    if (nn_tail) {
+      t.mr = p.m;
+      t.nr = tail;
+      t.a = a_at(p, 0, 0);
+      t.b = p.b + n_main;
+      place(t, p, 0, n_main);
+      ks.tile_nn_tail(t);
+    }
+    for (int jr = 0; jr < n_main; jr += ks.nr) {
       t.nr = imin(ks.nr, p.n - jr);
       t.b = p.b + jr;
       for (int ir = 0; ir < p.m; ir += ks.mr) {

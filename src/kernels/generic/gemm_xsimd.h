@@ -242,6 +242,20 @@ inline __m512 reduce16(const V (&a)[16]) {
   const __m512 r = _mm512_add_ps(_mm512_shuffle_ps(t0, t1, 0x44), _mm512_shuffle_ps(t0, t1, 0xEE));
   return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), r);
 }
+
+// Lanes 0..3 of the result = the sums of the lanes of a[0..3] (the rest is
+// not meaningful): 4 shuffles and 6 adds instead of 4 horizontal sums.
+template <class V>
+inline __m512 reduce4(const V (&a)[4]) {
+  // [a0 | a1] and [a2 | a3], 8 partials each
+  const __m512 s01 = _mm512_add_ps(_mm512_shuffle_f32x4(a[0], a[1], 0x44), _mm512_shuffle_f32x4(a[0], a[1], 0xEE));
+  const __m512 s23 = _mm512_add_ps(_mm512_shuffle_f32x4(a[2], a[3], 0x44), _mm512_shuffle_f32x4(a[2], a[3], 0xEE));
+  // 128-bit lane q: 4 partials of a[q]
+  __m512 c = _mm512_add_ps(_mm512_shuffle_f32x4(s01, s23, 0x88), _mm512_shuffle_f32x4(s01, s23, 0xDD));
+  c = _mm512_add_ps(c, _mm512_shuffle_ps(c, c, 0x4E));
+  c = _mm512_add_ps(c, _mm512_shuffle_ps(c, c, 0xB1));  // every lane of 128-bit lane q: the sum of a[q]
+  return _mm512_permutexvar_ps(_mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), c);
+}
 #endif
 
 // C[mr x nr] = A[mr x kc] * B^T, A rows at a + r*rs_a, B rows at b + j*ldb,
@@ -290,6 +304,10 @@ __attribute__((noinline)) void f32_gemm_dot_tile(const TileArgs& t) {
 #if defined(__AVX512F__)
     if constexpr (W == 16 && NJ == 16) {
       store_vector<A>(t, V(reduce16(acc[r])), r, 0, t.nr, colsum[0], t.load_c);
+      continue;
+    }
+    if constexpr (W == 16 && NJ == 4) {
+      store_vector<A>(t, V(reduce4(acc[r])), r, 0, t.nr, colsum[0], t.load_c);
       continue;
     }
 #endif
@@ -385,6 +403,55 @@ __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
     }
     const __m512 s[4] = {acc[0], acc[1], acc[2], acc[3]};
     tn_tail_store<A>(t, s, i0, rows, cmask);
+  }
+}
+#endif
+
+// ------------------------------------------------------------ NN narrow tail (AVX-512)
+#if defined(__AVX512F__)
+// C[mr x nr] (+)= A * B for the last nr <= 4 columns of an unpacked NN
+// product (x W with n = 100 = 2 x 48 + 4 at batch <= 64), any epilogue. A
+// (op N) rows contiguous along k; B read in place, row k at b + k * ldb. The
+// broadcast tile spends a ymm FMA (half the lanes idle) and a broadcast load
+// per row and k here; instead the nr columns are copied transposed to the
+// stack, KB values of k at a time, and each element of C is a dot product
+// along k on full zmm FMAs (f32_gemm_dot_tile with 4 x 4 accumulators).
+template <class A>
+__attribute__((noinline)) void f32_gemm_nn_tail(const TileArgs& t) {
+  static_assert(vf<A>::size == 16, "AVX-512 only");
+  constexpr int KB = 1024;
+  alignas(64) float bt[4][KB];
+  const __mmask16 cols = static_cast<__mmask16>((1u << t.nr) - 1u);
+  for (int k0 = 0; k0 < t.kc; k0 += KB) {
+    const int kb = imin(KB, t.kc - k0);
+    const float* b = t.b + static_cast<std::ptrdiff_t>(k0) * t.ldb;
+    int k = 0;
+    for (; k + 4 <= kb; k += 4) {  // 4 rows of B -> 4 columns of bt; columns >= nr are zeros
+      __m128 r0 = _mm512_castps512_ps128(_mm512_maskz_loadu_ps(cols, b + (k + 0) * t.ldb));
+      __m128 r1 = _mm512_castps512_ps128(_mm512_maskz_loadu_ps(cols, b + (k + 1) * t.ldb));
+      __m128 r2 = _mm512_castps512_ps128(_mm512_maskz_loadu_ps(cols, b + (k + 2) * t.ldb));
+      __m128 r3 = _mm512_castps512_ps128(_mm512_maskz_loadu_ps(cols, b + (k + 3) * t.ldb));
+      _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+      _mm_store_ps(&bt[0][k], r0);
+      _mm_store_ps(&bt[1][k], r1);
+      _mm_store_ps(&bt[2][k], r2);
+      _mm_store_ps(&bt[3][k], r3);
+    }
+    for (; k < kb; ++k)
+      for (int j = 0; j < 4; ++j) bt[j][k] = j < t.nr ? b[k * t.ldb + j] : 0.0f;
+    TileArgs u = t;
+    u.b = &bt[0][0];
+    u.ldb = KB;
+    u.kc = kb;
+    u.load_c = t.load_c || k0 > 0;
+    u.last = t.last && k0 + kb == t.kc;
+    for (int i = 0; i < t.mr; i += 4) {  // 6 rows measured the same
+      u.mr = imin(4, t.mr - i);
+      u.a = t.a + i * t.rs_a + k0;
+      u.c = t.c + i * t.ldc;
+      u.dact_y = t.dact_y ? t.dact_y + i * t.ld_dact : nullptr;
+      tile_dot<A, 4, 4>(u);
+    }
   }
 }
 #endif

@@ -18,6 +18,13 @@ constexpr void (*tn_tail_kernel())(const TileArgs&) {
   return nullptr;
 }
 template <class A>
+constexpr void (*nn_tail_kernel())(const TileArgs&) {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) return &f32_gemm_nn_tail<A>;
+#endif
+  return nullptr;
+}
+template <class A>
 constexpr void (*tc_kernel())(const TileArgs&) {
 #if defined(__AVX512F__)
   if constexpr (vf<A>::size == 16) return &f32_gemm_tile_tc<A>;
@@ -45,6 +52,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     &gemv_nn<A, GV, GU>,
                     &gemv_nt<A, GNJ, GKV>,
                     tn_tail_kernel<A>(),
+                    nn_tail_kernel<A>(),
                     tc_kernel<A>(),
                     &pack_b<A, NV * W>,
                     &bce_sigmoid_row<A>,
