@@ -363,15 +363,17 @@ TEST_CASE("gemm: weight-gradient tails, n = 48j + 1..4 with A^T, every row remai
   CHECK(run_sweep(cases) == 0);
 }
 
-TEST_CASE("gemm: NN products with n = 48j + 1..4 and 2..64 rows: the dot-product tail, every epilogue, k over its chunks") {
-  // AVX-512 computes the last <= 4 columns of an unpacked NN product as dot
-  // products on a transposed copy of those columns, 1024 values of k at a
-  // time (k = 1025, 2100: C re-read between chunks, epilogue on the last).
+TEST_CASE("gemm: NN products with n = 48j + 1..4: the dot-product tail, every epilogue, k over its chunks") {
+  // AVX-512 computes the last <= 4 columns of an NN product as dot products
+  // on a transposed copy of those columns, 1024 values of k at a time
+  // (k = 1025, 2100: C re-read between chunks, epilogue on the last); above
+  // 64 rows the packed nest computes the other columns.
   std::vector<Case> cases;
   int i = 0, e = 0;
-  for (int m : {2, 3, 5, 8, 13, 32, 64})
+  for (int m : {2, 3, 5, 8, 13, 32, 64, 65, 256})
     for (int n : {1, 4, 49, 50, 52, 100})
       for (int k : {1, 3, 5, 17, 784, 1025, 2100}) {
+        if (m > 64 && (k == 3 || k == 17 || k == 2100 || (m == 256 && k == 1025))) continue;
         Case cs{m, n, k, Op::N, Op::N};
         cs.pad_a = i % 3 == 0 ? 3 : 0;
         cs.pad_b = i % 4 == 1 ? 5 : 0;

@@ -41,6 +41,30 @@ inline void place(TileArgs& t, const GemmProblem& p, int i, int j) {
   t.colsum = p.ep.colsum ? p.ep.colsum + j : nullptr;
 }
 
+// A last panel of <= 4 columns of A * B (A's rows contiguous along k, B in
+// place) on the dot-product tail kernel: x W with n = 100. Returns the number
+// of columns it computed (0 where it does not apply).
+int nn_tail_columns(const IsaKernels& ks, const GemmProblem& p) {
+  const int tail = p.n % ks.nr;
+  return ks.tile_nn_tail != nullptr && p.op_a == Op::N && p.op_b == Op::N && tail <= 4 ? tail : 0;
+}
+int run_nn_tail(const IsaKernels& ks, const GemmProblem& p) {
+  const int tail = nn_tail_columns(ks, p);
+  if (tail == 0) return 0;
+  TileArgs t = tile_base(p);
+  t.kc = p.k;
+  t.load_c = p.accumulate;
+  t.last = true;
+  t.mr = p.m;
+  t.nr = tail;
+  t.a = a_at(p, 0, 0);
+  t.ldb = p.ldb;
+  t.b = p.b + (p.n - tail);
+  place(t, p, 0, p.n - tail);
+  ks.tile_nn_tail(t);
+  return tail;
+}
+
 // Batches 1..8 and builds without packing: op(B) read where it lies, whole K per tile.
 void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   TileArgs t = tile_base(p);
@@ -59,19 +83,7 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   }
   if (p.op_b == Op::N) {
     t.ldb = p.ldb;
-    // A last panel of <= 4 columns with A's rows contiguous along k goes to
-    // the dot-product tail kernel (x W with n = 100, batch 2..64).
-    const int tail = p.n % ks.nr;
-    const bool nn_tail = ks.tile_nn_tail != nullptr && p.op_a == Op::N && tail > 0 && tail <= 4;
-    const int n_main = nn_tail ? p.n - tail : p.n;
-    if (nn_tail) {
-      t.mr = p.m;
-      t.nr = tail;
-      t.a = a_at(p, 0, 0);
-      t.b = p.b + n_main;
-      place(t, p, 0, n_main);
-      ks.tile_nn_tail(t);
-    }
+    const int n_main = p.n - run_nn_tail(ks, p);
     for (int jr = 0; jr < n_main; jr += ks.nr) {
       t.nr = imin(ks.nr, p.n - jr);
       t.b = p.b + jr;
@@ -269,9 +281,17 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
   // 32 is ~10% faster unpacked, fwd2/bwdW2 at 256 ~5% faster packed).
   constexpr int kDirectRowsNN = 64;
   const bool pack = p.op_b == Op::T ? p.m > kGemmSmallBatch : p.m > kDirectRowsNN;
-  if (pack && p.k > 0 && scratch != nullptr &&
-      (run_transposed_c(ks, p, scratch, scratch_floats) || run_packed(ks, p, scratch, scratch_floats)))
-    return;
+  if (pack && p.k > 0 && scratch != nullptr) {
+    if (run_transposed_c(ks, p, scratch, scratch_floats)) return;
+    // The packed nest leaves an NN product's last <= 4 columns to the tail
+    // kernel (fwd1 at batch 256: those columns ran on half-empty ymm tiles).
+    GemmProblem main = p;
+    main.n -= nn_tail_columns(ks, p);
+    if (main.n == 0 || run_packed(ks, main, scratch, scratch_floats)) {
+      run_nn_tail(ks, p);
+      return;
+    }
+  }
 #else
   (void)scratch;
   (void)scratch_floats;
