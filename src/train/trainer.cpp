@@ -69,12 +69,16 @@ std::size_t epoch_gather_floats(const Model& model, bool separate_target) {
 
 namespace {
 
-// A hint only (no fault, no effect on results); 64-byte lines.
+// A hint only (no fault, no effect on results). One hint per 128 bytes: the
+// hint instructions themselves wait once the core's miss buffers are full,
+// and every other 64-byte line measured as good (the L2 fetches line pairs
+// on Zen 4): the prefetch loop 10.5 -> 5.2 us per step, the gather that
+// follows 6.0 -> 7.7 us, an epoch 0.528 -> 0.522 s.
 inline void prefetch_row(const float* p, int floats) {
 #if defined(__GNUC__)
   const char* c = reinterpret_cast<const char*>(p);
   const std::size_t bytes = static_cast<std::size_t>(floats) * sizeof(float);
-  for (std::size_t o = 0; o < bytes; o += 64) __builtin_prefetch(c + o, 0, 2);
+  for (std::size_t o = 0; o < bytes; o += 128) __builtin_prefetch(c + o, 0, 2);
 #else
   (void)p;
   (void)floats;
