@@ -427,3 +427,78 @@ TEST_CASE("gemm: k = 0 applies the epilogue to C or 0") {
   for (int e = 0; e < kNumEpilogues; ++e) cases.push_back({12, 9, 0, Op::N, Op::T, 0, 0, 0, e % 2 == 0, e});
   CHECK(run_sweep(cases) == 0);
 }
+
+TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path, the loss from the logits") {
+  // run_sigmoid_bce_with takes the AVX-512 C^T kernel for 17..32 rows of
+  // A * B^T (the tied decoder at batch 32) and the GEMM + bce_sigmoid_row
+  // elsewhere. dz must be bit-identical to the unfused path of the same
+  // kernel set (the same sigmoid, the same (p - t) * scale, the same clip
+  // decision on p). The loss is checked against the exact BCE of the logits
+  // in double (softplus form inside the clip, the clipped terms outside, the
+  // clip decided on the kernel's float p): per element, the logit's rounding
+  // (k + 2) u S (S = sum |a b| + |bias|) times |d term / d z| = |p - t| <= 1,
+  // the log of a product of <= 8 factors (8 u) and its 0.82 ulp of <= log 256,
+  // and the float sums of a tile (8 u |term|). The unfused loss is not the
+  // reference: it takes log(1 - p) after p rounded, off by up to ~0.7 per
+  // element just below the upper clip, where the fused form is exact.
+  std::mt19937_64 rng(base_seed());
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const double lo_t0 = -std::log(static_cast<double>(1.0f - 1e-7f)), lo_t1 = -std::log(static_cast<double>(1e-7f));
+  const double hi_t0 = -std::log(static_cast<double>(1.0f - (1.0f - 1e-7f))), hi_t1 = lo_t0;
+  int bad = 0;
+  for (const IsaKernels* ks : mote::test::testable_kernel_sets()) {
+    for (int m : {1, 8, 17, 24, 32, 33})
+      for (int n : {1, 9, 100, 784})
+        for (int k : {1, 30, 100}) {
+          Case cs{m, n, k, Op::N, Op::T};
+          cs.epilogue = 2;  // bias + sigmoid
+          Operands o = make_operands(cs, rng());
+          // Some logits far out on both sides: the clip is active there.
+          for (int j = 0; j < n; j += 7) o.bias[j] = (j % 2 ? 1.0f : -1.0f) * (14.0f + static_cast<float>(j % 5));
+          std::vector<float> t(static_cast<std::size_t>(m) * n);
+          for (std::size_t i = 0; i < t.size(); ++i) t[i] = i % 5 == 0 ? static_cast<float>(i % 2) : 0.5f * (u(rng) + 1.0f);
+          std::vector<float> fused(o.c0), plain(o.c0);
+          std::vector<float> scratch(mote::gemm_scratch_floats(784, 784), -7.0f);
+          const float scale = 1.0f / static_cast<float>(m * n);
+          const double got = mote::gemm::run_sigmoid_bce_with(*ks, problem(cs, o, fused.data(), nullptr), t.data(), n,
+                                                               scale, scratch.data(), scratch.size());
+          mote::gemm::run_with(*ks, problem(cs, o, plain.data(), nullptr), scratch.data(), scratch.size());
+          double want = 0, tol = 1e-6;
+          for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) {
+              double z = o.bias[j], mag = std::fabs(o.bias[j]);
+              for (int q = 0; q < k; ++q) {
+                const double ab = static_cast<double>(o.a[static_cast<std::size_t>(i) * o.lda + q]) *
+                                  o.b[static_cast<std::size_t>(j) * o.ldb + q];
+                z += ab;
+                mag += std::fabs(ab);
+              }
+              const float p = plain[static_cast<std::size_t>(i) * o.ldc + j];
+              const double tt = t[static_cast<std::size_t>(i) * n + j];
+              double term;
+              if (p > 1e-7f && p < 1.0f - 1e-7f)
+                term = std::log1p(std::exp(-std::fabs(z))) + (z >= 0 ? (1.0 - tt) * z : -tt * z);
+              else if (p <= 1e-7f)
+                term = lo_t0 + tt * (lo_t1 - lo_t0);
+              else
+                term = hi_t0 + tt * (hi_t1 - hi_t0);
+              want += term;
+              tol += (k + 2) * kU * mag + 16 * kU + 8 * kU * std::fabs(term);
+            }
+          for (int i = 0; i < m; ++i)
+            for (int j = 0; j < o.ldc; ++j) {
+              const std::size_t at = static_cast<std::size_t>(i) * o.ldc + j;
+              float* row = plain.data() + static_cast<std::size_t>(i) * o.ldc;
+              if (j == 0) ks->bce_sigmoid_row(row, t.data() + static_cast<std::size_t>(i) * n, row, n, scale);
+              if (!(fused[at] == plain[at]) && ++bad <= 3)
+                MESSAGE(std::string(ks->name), " ", m, "x", n, "x", k, ": dz[", i, "][", j, "] = ", fused[at], " want ",
+                        plain[at]);
+            }
+          const bool fused_path = std::string(ks->name) == "avx512" && m > 16 && m <= 32;
+          // The unfused path's loss carries the rounding of p into log(1 - p).
+          if (fused_path && !(std::fabs(got - want) <= tol) && ++bad <= 3)
+            MESSAGE(std::string(ks->name), " ", m, "x", n, "x", k, ": loss ", got, " want ", want, " tol ", tol);
+        }
+  }
+  CHECK(bad == 0);
+}

@@ -54,6 +54,13 @@ class Model {
   // Runs layers [0, upto): e.g. the encoder half. *y views layer upto-1's output.
   Status forward_partial(ConstMatrixView x, int upto, ConstMatrixView* y);
 
+  // Training forward pass with the binary cross-entropy fused into the last
+  // layer's store step (its activation must be sigmoid; t: [rows][output]).
+  // *loss_sum gets the BCE summed over all elements (Keras' clip, as
+  // loss_forward_backward), and the output buffer gets dz = d(mean loss)/d(
+  // pre-activation) instead of the output, ready for backward(x, dz).
+  Status forward_bce(ConstMatrixView x, ConstMatrixView t, double* loss_sum);
+
   // Backward pass after forward(x): `dz` is the gradient of the loss with
   // respect to the last layer's pre-activation, [rows][output] (it may alias
   // the output buffer). Gradients of all trainable parameters are written

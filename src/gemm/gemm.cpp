@@ -120,11 +120,20 @@ constexpr int kPanelAtATimeRows = 64;
 // C = A * B^T with 17..32 rows of A and a plain or bias + act epilogue (the
 // tied decoder at batch 32): C^T = B * A^T on tile_tc, B read where it lies,
 // only A^T packed (one kc x 32 panel). Returns false when it does not apply.
-bool run_transposed_c(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
+// With `bce`, the epilogue is sigmoid + BCE (run_sigmoid_bce).
+struct BceTarget {
+  const float* t;
+  int ldt;
+  float scale;
+  double* sum;
+};
+
+bool run_transposed_c(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats,
+                      const BceTarget* bce = nullptr) {
   constexpr int kPanel = 32;
   if (ks.tile_tc == nullptr || p.op_a != Op::N || p.op_b != Op::T || p.m <= kPanel / 2 || p.m > kPanel ||
       p.accumulate || p.ep.dact_y != nullptr || p.ep.colsum != nullptr || p.k < 1 || p.k > ks.kc ||
-      static_cast<std::size_t>(p.k) * kPanel > scratch_floats)
+      static_cast<std::size_t>(p.k) * kPanel > scratch_floats || (bce && p.ep.act != Activation::sigmoid))
     return false;
   kernels::PackArgs pk;  // op(B')(k, i) = A[i][k]: A's rows become the panel's columns
   pk.kc = p.k;
@@ -148,6 +157,12 @@ bool run_transposed_c(const IsaKernels& ks, const GemmProblem& p, float* scratch
     t.mr = imin(8, p.n - j);
     t.a = p.b + static_cast<std::ptrdiff_t>(j) * p.ldb;
     place(t, p, 0, j);
+    if (bce) {
+      t.bce_t = bce->t + j;
+      t.ld_bce_t = bce->ldt;
+      t.bce_scale = bce->scale;
+      t.bce_sum = bce->sum;
+    }
     ks.tile_tc(t);
   }
   return true;
@@ -299,6 +314,33 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
   run_direct(ks, p);
 }
 
+
+double run_sigmoid_bce_with(const IsaKernels& ks, const GemmProblem& p, const float* t, int ldt, float scale,
+                            float* scratch, std::size_t scratch_floats) {
+  double sum = 0.0;
+#if MOTE_GEMM_PACKING
+  const BceTarget bce{t, ldt, scale, &sum};
+  if (p.m > 0 && p.n > 0 && scratch != nullptr && run_transposed_c(ks, p, scratch, scratch_floats, &bce)) return sum;
+#endif
+  run_with(ks, p, scratch, scratch_floats);
+  for (int i = 0; i < p.m; ++i) {
+    float* c = p.c + static_cast<std::ptrdiff_t>(i) * p.ldc;
+    sum += ks.bce_sigmoid_row(c, t + static_cast<std::ptrdiff_t>(i) * ldt, c, p.n, scale);
+  }
+  return sum;
+}
+
+double run_sigmoid_bce(const GemmProblem& p, const float* t, int ldt, float scale, float* scratch,
+                       std::size_t scratch_floats) {
+  if (!g_reference) return run_sigmoid_bce_with(active(), p, t, ldt, scale, scratch, scratch_floats);
+  kernels::gemm_ref(p);
+  double sum = 0.0;
+  for (int i = 0; i < p.m; ++i) {
+    float* c = p.c + static_cast<std::ptrdiff_t>(i) * p.ldc;
+    sum += kernels::scalar_isa().bce_sigmoid_row(c, t + static_cast<std::ptrdiff_t>(i) * ldt, c, p.n, scale);
+  }
+  return sum;
+}
 
 void run(const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
   if (g_reference) {

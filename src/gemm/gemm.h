@@ -33,6 +33,21 @@ void run(const GemmProblem& p, float* scratch, std::size_t scratch_floats);
 // The same with an explicit kernel set (tests compare every compiled set).
 void run_with(const kernels::IsaKernels& k, const GemmProblem& p, float* scratch, std::size_t scratch_floats);
 
+// C = sigmoid(op(A) op(B) + bias) (p.ep: bias and act = sigmoid only)
+// followed by the binary cross-entropy against t (row i at t + i * ldt), as
+// bce_sigmoid_row defines it: C receives dz = (p - t) * scale (0 where the
+// clip is active) instead of p, and the loss sum is returned. Where the
+// decoder's store step can take the loss (AVX-512, 17..32 rows of A * B^T)
+// it is computed there from the logits (kernels/generic/vmath.h,
+// vsigmoid_bce: one log per lane of a tile instead of two per element, and
+// no cancellation in 1 - p below the upper clip, where the unfused loss can
+// be off by ~0.7 per element); dz is the same. Elsewhere the GEMM is
+// followed by bce_sigmoid_row per row.
+double run_sigmoid_bce(const GemmProblem& p, const float* t, int ldt, float scale, float* scratch,
+                       std::size_t scratch_floats);
+double run_sigmoid_bce_with(const kernels::IsaKernels& k, const GemmProblem& p, const float* t, int ldt, float scale,
+                            float* scratch, std::size_t scratch_floats);
+
 // The kernel set in use, and its name ("scalar", "avx2", "avx512", "neon64", "neon").
 const kernels::IsaKernels& active();
 const char* active_isa();

@@ -50,6 +50,13 @@ struct TileArgs {
   std::ptrdiff_t ld_dact = 0;
   Activation dact = Activation::linear;
   float* colsum = nullptr;
+  // tile_tc only: sigmoid + BCE against the targets bce_t (row i of C at
+  // bce_t + i * ld_bce_t), C receiving dz and the loss sum of the tile added
+  // to *bce_sum (vmath::vsigmoid_bce; act must be sigmoid).
+  const float* bce_t = nullptr;
+  std::ptrdiff_t ld_bce_t = 0;
+  float bce_scale = 0.0f;
+  double* bce_sum = nullptr;
 };
 
 // t with C and its epilogue operands moved j columns right (B is the caller's:
@@ -98,7 +105,8 @@ struct IsaKernels {
   // C = A * B^T for <= 32 rows of A, computed as C^T = B * A^T and stored
   // transposed: t.mr <= 8 rows of B read in place (the output columns),
   // t.nr <= 32 rows of A packed as a kc x 32 panel; epilogue bias + act only,
-  // C written (not accumulated). nullptr except on AVX-512.
+  // or bias + sigmoid + BCE (t.bce_t); C written (not accumulated). nullptr
+  // except on AVX-512.
   void (*tile_tc)(const TileArgs&);
   void (*pack_b)(const PackArgs&);
   // Element-wise kernels of a training step.

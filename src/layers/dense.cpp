@@ -5,7 +5,9 @@ namespace mote::layers {
 using gemm::GemmProblem;
 using gemm::Op;
 
-void forward(const BoundLayer& l, ConstMatrixView x, MatrixView y, Scratch s) {
+namespace {
+
+GemmProblem forward_problem(const BoundLayer& l, ConstMatrixView x, MatrixView y) {
   GemmProblem p;
   p.m = x.rows;
   p.n = l.spec.out;
@@ -25,7 +27,17 @@ void forward(const BoundLayer& l, ConstMatrixView x, MatrixView y, Scratch s) {
   p.ldc = y.stride;
   p.ep.bias = l.bias;
   p.ep.act = l.spec.act;
-  gemm::run(p, s.data, s.floats);
+  return p;
+}
+
+}  // namespace
+
+void forward(const BoundLayer& l, ConstMatrixView x, MatrixView y, Scratch s) {
+  gemm::run(forward_problem(l, x, y), s.data, s.floats);
+}
+
+double forward_bce(const BoundLayer& l, ConstMatrixView x, MatrixView dz, ConstMatrixView t, float scale, Scratch s) {
+  return gemm::run_sigmoid_bce(forward_problem(l, x, dz), t.data, t.stride, scale, s.data, s.floats);
 }
 
 void backward(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,

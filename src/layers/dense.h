@@ -18,6 +18,12 @@ struct Scratch {
 // y[rows][out] = act(x * op(W) + b)
 void forward(const BoundLayer& l, ConstMatrixView x, MatrixView y, Scratch s);
 
+// The last layer of a training forward pass with a sigmoid output and the
+// binary cross-entropy against t: dz[rows][out] = d(mean loss)/d(pre-
+// activation) with `scale` = 1 / (rows * out) (gemm::run_sigmoid_bce);
+// returns the loss sum.
+double forward_bce(const BoundLayer& l, ConstMatrixView x, MatrixView dz, ConstMatrixView t, float scale, Scratch s);
+
 // Given dz = dL/d(pre-activation) of this layer [rows][out] and its input x:
 //   dkernel (+)= (the layer's share of) dL/dW    if l.dkernel; `accumulate_dw`
 //                false for the first writer of a (possibly shared) kernel

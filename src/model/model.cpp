@@ -128,6 +128,26 @@ Status Model::forward_partial(ConstMatrixView x, int upto, ConstMatrixView* y) {
   return Status::ok;
 }
 
+Status Model::forward_bce(ConstMatrixView x, ConstMatrixView t, double* loss_sum) {
+  const int last = spec_.num_layers - 1;
+  if (!bound_ || layers_[last].spec.act != Activation::sigmoid) return Status::invalid_argument;
+  if (x.rows < 1 || x.rows > plan_.batch || x.cols != spec_.input || x.stride < x.cols || x.data == nullptr ||
+      t.rows != x.rows || t.cols != spec_.output() || t.stride < t.cols || t.data == nullptr)
+    return Status::shape_mismatch;
+  ConstMatrixView in = x;
+  if (last > 0) {
+    const Status s = forward_partial(x, last, &in);
+    if (s != Status::ok) return s;
+  }
+  const BoundLayer& l = layers_[last];
+  const double n = static_cast<double>(x.rows) * l.spec.out;
+  const double sum = layers::forward_bce(l, in, output_buffer(x.rows), t, static_cast<float>(1.0 / n),
+                                         layers::Scratch{scratch_, plan_.scratch_floats});
+  rows_ = x.rows;
+  if (loss_sum) *loss_sum = sum;
+  return Status::ok;
+}
+
 MatrixView Model::output_buffer(int rows) const {
   const BoundLayer& l = layers_[spec_.num_layers - 1];
   return {l.out, rows, l.spec.out, l.spec.out};

@@ -485,6 +485,59 @@ inline void transpose8x8_regs(__m256 (&r)[8]) {
   r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
 }
 
+// The fused loss of tile_tc: buf holds C^T (buf[r][i] = C[i][r] before bias)
+// and receives dz; the tile's BCE sum goes to *t.bce_sum.
+template <class A>
+inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask) {
+  using V = vf<A>;
+  constexpr int MR = 8;
+  // The targets in buf's layout, tb[r][i] = target[i][r], transposed 8 x 8
+  // in registers as C is on the way out (rows >= nr repeat row nr - 1 and
+  // are masked out of the sum).
+  alignas(64) float tb[MR][32];
+  for (int row0 = 0; row0 < 32; row0 += 8) {
+    __m256 q[8];
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      const float* src = t.bce_t + static_cast<std::ptrdiff_t>(imin(row0 + i, t.nr - 1)) * t.ld_bce_t;
+      q[i] = t.mr == MR ? _mm256_loadu_ps(src) : _mm256_maskload_ps(src, cmask);
+    }
+    transpose8x8_regs(q);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) _mm256_store_ps(tb[r] + row0, q[r]);
+  }
+  // The clipped terms with the unfused loss's float arithmetic (pc = eps and
+  // pc = 1 - eps; 1 - 1e-7f rounds to 1 - 2^-23).
+  vmath::BceClip<A> c;
+  c.eps = V(1e-7f);
+  c.one_m_eps = V(1.0f) - c.eps;
+  const V l_eps = vmath::vlog_unit<A>(c.eps), l_1me = vmath::vlog_unit<A>(c.one_m_eps);
+  c.lo_t0 = -l_1me;
+  c.lo_t1 = -l_eps;
+  c.hi_t0 = -vmath::vlog_unit<A>(V(1.0f) - c.one_m_eps);
+  c.hi_t1 = -l_1me;
+  const V scale(t.bce_scale);
+  const __mmask16 m0 = static_cast<__mmask16>(t.nr >= 16 ? 0xFFFFu : (1u << t.nr) - 1u);
+  const __mmask16 m1 = static_cast<__mmask16>(t.nr >= 32 ? 0xFFFFu : t.nr > 16 ? (1u << (t.nr - 16)) - 1u : 0u);
+  V sum0(0.0f), sum1(0.0f), prod0(1.0f), prod1(1.0f);  // lanes >= nr: factor 1, lin 0
+  const int rows = imin(MR, t.mr);
+  for (int r = 0; r < rows; ++r) {
+    const V b0 = t.bias ? V(t.bias[r]) : V(0.0f);
+    V d0, d1, f0, f1, l0, l1;
+    vmath::vsigmoid_bce<A>(V::load_aligned(buf[r]) + b0, V::load_aligned(tb[r]), scale, c, d0, f0, l0);
+    vmath::vsigmoid_bce<A>(V::load_aligned(buf[r] + 16) + b0, V::load_aligned(tb[r] + 16), scale, c, d1, f1, l1);
+    d0.store_aligned(buf[r]);
+    d1.store_aligned(buf[r] + 16);
+    prod0 = V(_mm512_mask_mul_ps(prod0, m0, prod0, f0));
+    prod1 = V(_mm512_mask_mul_ps(prod1, m1, prod1, f1));
+    sum0 += V(_mm512_maskz_mov_ps(m0, l0));
+    sum1 += V(_mm512_maskz_mov_ps(m1, l1));
+  }
+  sum0 += vmath::vlog_unit<A>(prod0);  // <= 8 factors in [1, 2] per lane
+  sum1 += vmath::vlog_unit<A>(prod1);
+  *t.bce_sum += static_cast<double>(hsum<A>(sum0 + sum1));
+}
+
 template <class A>
 __attribute__((noinline)) void f32_gemm_tile_tc(const TileArgs& t) {
   using V = vf<A>;
@@ -516,7 +569,10 @@ __attribute__((noinline)) void f32_gemm_tile_tc(const TileArgs& t) {
     acc[r][0].store_aligned(buf[r]);
     acc[r][1].store_aligned(buf[r] + 16);
   }
-  if (t.last && (t.bias || t.act != Activation::linear)) {
+  const __m256i cmask = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.mr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  if (t.last && t.bce_t) {
+    tc_sigmoid_bce<A>(t, buf, cmask);
+  } else if (t.last && (t.bias || t.act != Activation::linear)) {
     // Two rows (four independent vectors) per step: one sigmoid is a ~70
     // cycle dependency chain, and fewer chains in flight left the FP pipes
     // idle (27 cycles per vector with one row per step).
@@ -535,7 +591,6 @@ __attribute__((noinline)) void f32_gemm_tile_tc(const TileArgs& t) {
       x3.store_aligned(buf[r1] + 16);
     }
   }
-  const __m256i cmask = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.mr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   for (int v = 0; v < 2; ++v)
     for (int h = 0; h < 2; ++h) {
       const int row0 = v * 16 + h * 8;

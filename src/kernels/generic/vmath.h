@@ -26,8 +26,9 @@
 //             (x >= 0 ? 1 : e) / (1 + e). +-inf -> 1 / 0, NaN -> NaN.
 //             armv7 NEON (no vector divide): [5].
 //   vselu     1.71 ulp [3] (x <= 0 goes through vexpm1; x > 0 is lambda * x).
-//   vlog_unit (BCE only, x in [1e-7, 1]) 0.82 ulp over every float in
-//             [1e-7, 1]; tests/test_simd_math.cpp checks the BCE built on it.
+//   vlog_unit (BCE only, x normal and positive) 0.82 ulp over every float
+//             in [1e-7, 1] and 0.83 over [1, 256] (the products of the fused
+//             BCE); tests/test_simd_math.cpp checks the BCE built on it.
 // Multiplications by 2^n use two factors 2^(n/2) and 2^(n - n/2), so no
 // intermediate over- or underflows before the final rounding.
 #pragma once
@@ -149,8 +150,9 @@ inline vf<A> vselu(vf<A> x) {
   return xsimd::select(x > vf<A>(0.0f), vf<A>(kLambda) * x, xsimd::select(xsimd::isnan(x), x, neg));
 }
 
-// log(x) for x in [FLT_MIN, 1]: the clipped probabilities of the BCE loss
-// (no zero, negative, inf, NaN or denormal input is handled). Cephes logf:
+// log(x) for normal positive x: the clipped probabilities of the BCE loss
+// and the products of 1 + exp(-|z|) of its fused form (no zero, negative,
+// inf, NaN or denormal input is handled). Cephes logf:
 // x = m 2^e with m in [sqrt(1/2), sqrt(2)), log(1 + f) = f - f^2/2 +
 // f^3 P(f) with Cephes' degree-8 minimax P, e ln2 added in two parts.
 template <class A>
@@ -176,6 +178,40 @@ inline vf<A> vlog_unit(vf<A> x) {
   y = xsimd::fma(e, vf<A>(kLn2Lo), y);
   y = xsimd::fnma(vf<A>(0.5f), z, y);
   return xsimd::fma(e, vf<A>(kLn2Hi), f + y);
+}
+
+// Sigmoid + binary cross-entropy on the logit z (the tied decoder's fused
+// store step): p = vsigmoid(z) exactly as above, dz = (p - t) * scale where
+// Keras' clip [eps, 1 - eps] is inactive, 0 where it is. The loss term
+// -(t log pc + (1 - t) log(1 - pc)), pc = clip(p), is returned in two parts,
+// term = log(factor) + lin: inside the clip, from z in softplus form,
+// log(1 + e) + (z >= 0 ? (1 - t) z : -t z) with e = exp(-|z|) shared with
+// the sigmoid (no cancellation in 1 - p); where the clip is active, factor =
+// 1 and lin = the clipped term (`c`: at pc = eps and pc = 1 - eps for t = 0
+// and t = 1, computed by the caller with the unfused loss's float
+// arithmetic). factor is in [1, 2]: the caller multiplies up to 126 of them
+// per lane and takes one log of the product (a product of n factors is
+// within n * 2^-24 relative: the log of it within n * 6e-8 absolute, the
+// order of n separate logs' rounding), so the loss costs one log per lane
+// and tile instead of two per element.
+template <class A>
+struct BceClip {
+  vf<A> eps, one_m_eps, lo_t0, lo_t1, hi_t0, hi_t1;
+};
+template <class A>
+inline void vsigmoid_bce(vf<A> z, vf<A> t, vf<A> scale, const BceClip<A>& c, vf<A>& dz, vf<A>& factor, vf<A>& lin) {
+  const vf<A> one(1.0f), zero(0.0f);
+  const vf<A> e = vexp(-xsimd::abs(z));
+  const vf<A> ope = one + e;
+  const auto pos = z >= zero;
+  const vf<A> p = vdiv<A>(xsimd::select(pos, one, e), ope);
+  const auto inside = (p > c.eps) && (p < c.one_m_eps);
+  dz = xsimd::select(inside, (p - t) * scale, zero);
+  factor = xsimd::select(inside, ope, one);
+  // NaN p (a NaN logit) takes the upper clip, as the unfused loss does.
+  const vf<A> clipped = xsimd::select(p <= c.eps, xsimd::fma(t, c.lo_t1 - c.lo_t0, c.lo_t0),
+                                      xsimd::fma(t, c.hi_t1 - c.hi_t0, c.hi_t0));
+  lin = xsimd::select(inside, xsimd::select(pos, (one - t) * z, -(t * z)), clipped);
 }
 
 // Derivatives expressed on the output y (see kernels/activation.h).
