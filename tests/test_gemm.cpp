@@ -221,6 +221,17 @@ int check_case(const IsaKernels& ks, const Case& cs, uint64_t seed, ScratchKind 
   return bad;
 }
 
+// Case number i of a sweep: strided operands, accumulation and the epilogue
+// cycle with i.
+Case varied(Case cs, int i) {
+  cs.pad_a = i % 3 == 0 ? 3 : 0;
+  cs.pad_b = i % 4 == 1 ? 5 : 0;
+  cs.pad_c = i % 5 == 2 ? 7 : 0;
+  cs.accumulate = i % 7 == 6;
+  cs.epilogue = i % kNumEpilogues;
+  return cs;
+}
+
 uint64_t base_seed() {
   static const uint64_t s = [] {
     // MOTE_TEST_SEED replays a printed base seed.
@@ -369,19 +380,12 @@ TEST_CASE("gemm: NN products with n = 48j + 1..4: the dot-product tail, every ep
   // (k = 1025, 2100: C re-read between chunks, epilogue on the last); above
   // 64 rows the packed nest computes the other columns.
   std::vector<Case> cases;
-  int i = 0, e = 0;
+  int i = 0;
   for (int m : {2, 3, 5, 8, 13, 32, 64, 65, 256})
     for (int n : {1, 4, 49, 50, 52, 100})
       for (int k : {1, 3, 5, 17, 784, 1025, 2100}) {
         if (m > 64 && (k == 3 || k == 17 || k == 2100 || (m == 256 && k == 1025))) continue;
-        Case cs{m, n, k, Op::N, Op::N};
-        cs.pad_a = i % 3 == 0 ? 3 : 0;
-        cs.pad_b = i % 4 == 1 ? 5 : 0;
-        cs.pad_c = i % 5 == 2 ? 7 : 0;
-        cs.accumulate = i % 7 == 6;
-        cs.epilogue = e++ % kNumEpilogues;
-        ++i;
-        cases.push_back(cs);
+        cases.push_back(varied({m, n, k, Op::N, Op::N}, i++));
       }
   CHECK(run_sweep(cases) == 0);
 }
@@ -390,18 +394,11 @@ TEST_CASE("gemm: A * B^T with 17..32 rows of A, C computed transposed (every epi
   // AVX-512 takes the C^T = B * A^T kernel for 17..32 rows, one K block, and
   // a bias/activation epilogue; the rest of these cases check the fallbacks.
   std::vector<Case> cases;
-  int i = 0, e = 0;
+  int i = 0;
   for (int m : {17, 24, 31, 32})
     for (int n : {1, 7, 8, 9, 30, 100, 783})
       for (int k : {1, 30, 100, 256, 300}) {
-        Case cs{m, n, k, Op::N, Op::T};
-        cs.pad_a = i % 3 == 0 ? 3 : 0;
-        cs.pad_b = i % 4 == 1 ? 5 : 0;
-        cs.pad_c = i % 5 == 2 ? 7 : 0;
-        cs.accumulate = i % 7 == 6;
-        cs.epilogue = e++ % kNumEpilogues;
-        ++i;
-        cases.push_back(cs);
+        cases.push_back(varied({m, n, k, Op::N, Op::T}, i++));
       }
   CHECK(run_sweep(cases) == 0);
 }
