@@ -3,6 +3,7 @@
 // pattern (34 million values, both signs, denormals included), dense sweeps of
 // the saturation edges, and the special values. Bounds are those documented in
 // kernels/generic/vmath.h; the scalar set (libm) must meet them too.
+// u8_to_f32 (byte pixels / 255) is checked bit for bit for all 256 bytes.
 #include <doctest/doctest.h>
 
 #include <cfloat>
@@ -195,6 +196,46 @@ TEST_CASE("fused BCE gradient, SGD update and finiteness check match the scalar 
       g[at] = -std::numeric_limits<float>::infinity();
       CHECK_FALSE(k->all_finite(g.data(), g.size()));
       g[at] = 2.0f;
+    }
+  }
+}
+
+TEST_CASE("u8_to_f32 is bit for bit float(b) / 255.0f for every byte, at every length") {
+  auto bits = [](float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, sizeof u);
+    return u;
+  };
+  std::vector<uint8_t> all(256);
+  for (int b = 0; b < 256; ++b) all[static_cast<std::size_t>(b)] = static_cast<uint8_t>(b);
+  // Every byte value at many lane positions (37 is odd: the pattern runs through all 256).
+  std::vector<uint8_t> mixed(1003);
+  for (std::size_t i = 0; i < mixed.size(); ++i) mixed[i] = static_cast<uint8_t>((i * 37 + 11) % 256);
+  constexpr float kSentinel = -7.0f;
+  for (const IsaKernels* k : mote::test::testable_kernel_sets()) {
+    CAPTURE(std::string(k->name));
+    const bool has_kernel = k->u8_to_f32 != nullptr;
+    REQUIRE(has_kernel);
+    std::vector<float> out(256, kSentinel);
+    k->u8_to_f32(all.data(), out.data(), out.size());
+    int wrong = 0;
+    for (int b = 0; b < 256; ++b)
+      wrong += bits(out[static_cast<std::size_t>(b)]) != bits(static_cast<float>(b) / 255.0f);
+    CHECK(wrong == 0);
+    for (std::size_t n : {std::size_t{1}, std::size_t{15}, std::size_t{16}, std::size_t{17}, std::size_t{784},
+                          std::size_t{1000}}) {
+      for (std::size_t first : {std::size_t{0}, std::size_t{3}}) {  // an unaligned start too
+        CAPTURE(n);
+        CAPTURE(first);
+        std::vector<float> dst(n + 16, kSentinel);
+        k->u8_to_f32(mixed.data() + first, dst.data(), n);
+        int bad = 0, touched = 0;
+        for (std::size_t i = 0; i < n; ++i)
+          bad += bits(dst[i]) != bits(static_cast<float>(mixed[first + i]) / 255.0f);
+        for (std::size_t i = n; i < dst.size(); ++i) touched += dst[i] != kSentinel;  // nothing past n written
+        CHECK(bad == 0);
+        CHECK(touched == 0);
+      }
     }
   }
 }

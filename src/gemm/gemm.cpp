@@ -357,5 +357,6 @@ float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float sc
 }
 bool sgd_update(float* w, const float* g, float lr, std::size_t n) { return elementwise().sgd(w, g, lr, n); }
 bool all_finite(const float* x, std::size_t n) { return elementwise().all_finite(x, n); }
+void u8_to_f32(const uint8_t* src, float* dst, std::size_t n) { elementwise().u8_to_f32(src, dst, n); }
 
 }  // namespace mote::gemm

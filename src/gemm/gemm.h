@@ -62,5 +62,7 @@ void use_reference(bool on);
 float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float scale);
 bool sgd_update(float* w, const float* g, float lr, std::size_t n);  // w -= lr * g; all w finite after?
 bool all_finite(const float* x, std::size_t n);
+// dst[i] = float(src[i]) / 255, bit for bit the scalar division (byte pixels).
+void u8_to_f32(const uint8_t* src, float* dst, std::size_t n);
 
 }  // namespace mote::gemm

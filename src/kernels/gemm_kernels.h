@@ -28,6 +28,7 @@
 //   C's columns at once (batch-1 inference), see kernels/generic/gemv_xsimd.h.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "kernels/gemm_problem.h"
 
@@ -121,6 +122,9 @@ struct IsaKernels {
   void (*act_forward)(Activation act, const float* x, float* y, std::size_t n);
   void (*exp)(const float* x, float* y, std::size_t n);
   void (*expm1)(const float* x, float* y, std::size_t n);
+  // dst[i] = float(src[i]) / 255, bit for bit the division (training batches
+  // gathered from byte pixels).
+  void (*u8_to_f32)(const uint8_t* src, float* dst, std::size_t n);
 };
 
 // The kernel sets compiled into this binary, best first; `count` gets their

@@ -1,6 +1,9 @@
 // Element-wise kernels of a training step on an xsimd Arch (BCE + its
-// gradient, SGD, finiteness check) and the array forms of the activations.
+// gradient, SGD, finiteness check), the array forms of the activations and
+// the byte-to-float conversion of a training batch (pixels / 255).
 #pragma once
+#include <cstring>
+
 #include "kernels/generic/simd.h"
 
 namespace mote::kernels::MOTE_KERNEL_TU {
@@ -87,6 +90,56 @@ void exp_array(const float* x, float* y, std::size_t n) {
 template <class A>
 void expm1_array(const float* x, float* y, std::size_t n) {
   map_array<A>(x, y, n, [](vf<A> v) { return vmath::vexpm1<A>(v); });
+}
+
+// ------------------------------------------------------------ bytes
+// m <= W bytes at p as floats (integers 0..255, exact), lanes >= m zero.
+template <class A>
+inline vf<A> load_u8(const uint8_t* p, int m) {
+  constexpr int W = static_cast<int>(vf<A>::size);
+  if (m == W) {
+#if defined(__AVX512F__)
+    if constexpr (W == 16)
+      return vf<A>(_mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))));
+#endif
+#if defined(__AVX2__)
+    if constexpr (W == 8)
+      return vf<A>(_mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)))));
+#endif
+#if defined(__ARM_NEON)
+    if constexpr (W == 4) {
+      uint32_t four;
+      std::memcpy(&four, p, sizeof four);
+      const uint16x8_t h = vmovl_u8(vreinterpret_u8_u32(vdup_n_u32(four)));
+      return vf<A>(vcvtq_f32_u32(vmovl_u16(vget_low_u16(h))));
+    }
+#endif
+  }
+  alignas(64) float tmp[W] = {};
+  for (int i = 0; i < m; ++i) tmp[i] = static_cast<float>(p[i]);
+  return vf<A>::load_aligned(tmp);
+}
+
+// dst[i] = float(src[i]) / 255, correctly rounded like the division, without
+// one: 1/255 = 2^-8 + 2^-16 + 2^-16/255, so x/255 = x*hi + x*lo with
+// hi = 2^-8 + 2^-16 (x*hi is exact: 8 x 9 significant bits) and lo =
+// RN(2^-16/255). x*lo is ~2^-16 of the result, so rounding it (and lo) moves
+// the sum by ~2^-40 relative, i.e. < 2^-16 ulp of the result; and x/255 is
+// 0.bbbb... in binary (the byte repeated), so its bits past the 24th are
+// never closer than 0.5/255 ulp to a rounding midpoint (b = 0 and 255 are
+// exact). The final rounding is therefore the division's, whether or not the
+// FMA is fused. The test checks all 256 bytes on every kernel set; a plain
+// x * RN(1/255) is off by an ulp for 126 of them, and vdivps costs ~4x more.
+template <class A>
+void u8_to_f32(const uint8_t* src, float* dst, std::size_t n) {
+  using V = vf<A>;
+  constexpr std::size_t W = V::size;
+  const V hi(0x1.01p-8f), lo(0x1p-16f / 255.0f);
+  for (std::size_t i = 0; i < n; i += W) {
+    const int m = static_cast<int>(n - i < W ? n - i : W);
+    const V x = load_u8<A>(src + i, m);
+    store_n<A>(dst + i, xsimd::fma(x, lo, x * hi), m);
+  }
 }
 
 }  // namespace mote::kernels::MOTE_KERNEL_TU

@@ -60,7 +60,8 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     &all_finite<A>,
                     &act_forward<A>,
                     &exp_array<A>,
-                    &expm1_array<A>};
+                    &expm1_array<A>,
+                    &u8_to_f32<A>};
 }
 
 }  // namespace mote::kernels::MOTE_KERNEL_TU

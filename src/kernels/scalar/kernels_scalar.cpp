@@ -134,11 +134,15 @@ void exp_array(const float* x, float* y, std::size_t n) {
 void expm1_array(const float* x, float* y, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] = std::expm1(x[i]);
 }
+void u8_to_f32(const uint8_t* src, float* dst, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
+}
 
 constexpr IsaKernels kScalar{"scalar",  1,           T.mr,      T.nv,          T.kc,        T.mc,        T.nc,
                              T.dot_mr,  T.dot_nj,    &tile_packed, &tile_direct, &tile_dot, &gemv_nn, &gemv_nt,
                              nullptr, nullptr, nullptr, &pack_b,
-                             &bce_sigmoid_row, &sgd, &all_finite, &act_forward, &exp_array, &expm1_array};
+                             &bce_sigmoid_row, &sgd, &all_finite, &act_forward, &exp_array, &expm1_array,
+                             &u8_to_f32};
 
 }  // namespace
 
