@@ -71,6 +71,22 @@ TEST_CASE("a valid gzipped IDX file reads as floats in [0, 1]") {
     REQUIRE(io::read_idx_images(dir.file("plain").c_str(), 0, &plain, &err) == Status::ok);
     CHECK(plain.pixels == img.pixels);
   }
+  SUBCASE("PixelFormat::bytes keeps the bytes as stored, and no floats") {
+    Images raw;
+    REQUIRE(io::read_idx_images(dir.file("ok.gz").c_str(), 2, &raw, &err, io::PixelFormat::bytes) == Status::ok);
+    CHECK(raw.count == 2);
+    CHECK(raw.pixels.empty());
+    CHECK(raw.bytes == std::vector<uint8_t>(bytes.begin() + 16, bytes.begin() + 16 + 20));
+    CHECK(raw.byte_view(1).at(0, 3) == bytes[16 + 10 + 3]);
+    Images parsed;
+    REQUIRE(io::parse_idx_images(bytes.data(), bytes.size(), "mem", 0, &parsed, &err, io::PixelFormat::bytes) ==
+            Status::ok);
+    CHECK(parsed.bytes == std::vector<uint8_t>(bytes.begin() + 16, bytes.end()));
+    // Read again as floats: the same Images holds only the floats now.
+    REQUIRE(io::parse_idx_images(bytes.data(), bytes.size(), "mem", 0, &parsed, &err) == Status::ok);
+    CHECK(parsed.bytes.empty());
+    CHECK(parsed.pixels == img.pixels);
+  }
 }
 
 TEST_CASE("bad IDX files are refused with a message naming the file and the fault") {

@@ -22,7 +22,7 @@ TEST_CASE("the counter sees heap calls (so a zero below means something)") {
   CHECK(test::heap_calls() - before >= 2);
 }
 
-TEST_CASE("forward, train_step, evaluate and train_epoch make no heap call") {
+TEST_CASE("forward, train_step, evaluate and train_epoch (float and byte rows) make no heap call") {
   for (const ModelSpec* spec : {&reference::tied, &reference::stacked}) {
     for (const Optimizer opt : {Optimizer::sgd, Optimizer::adam}) {
       for (const int batch : {1, 32}) {
@@ -31,6 +31,8 @@ TEST_CASE("forward, train_step, evaluate and train_epoch make no heap call") {
         bm.model.init_glorot(1);
         const int rows = 3 * batch + 1;
         const auto x = test::random_vector(static_cast<std::size_t>(rows) * 784, 2, 0.0f, 1.0f);
+        std::vector<uint8_t> bytes(x.size());
+        for (std::size_t i = 0; i < x.size(); ++i) bytes[i] = static_cast<uint8_t>(x[i] * 255.0f);
         std::vector<uint32_t> order(static_cast<std::size_t>(rows));
         std::vector<float> gather(epoch_gather_floats(bm.model, false));
         int64_t step = 0;
@@ -49,6 +51,7 @@ TEST_CASE("forward, train_step, evaluate and train_epoch make no heap call") {
           REQUIRE(train_step(bm.model, xb, xb, Loss::binary_crossentropy, ctx.optimizer, i + 1, &step_loss) == Status::ok);
         REQUIRE(evaluate(bm.model, data, {}, Loss::binary_crossentropy, &ev) == Status::ok);
         REQUIRE(train_epoch(bm.model, data, {}, rng, ctx, &loss) == Status::ok);
+        REQUIRE(train_epoch(bm.model, ByteMatrixView{bytes.data(), rows, 784, 784}, rng, ctx, &loss) == Status::ok);
         CHECK(test::heap_calls() - before == 0);
       }
     }

@@ -1,6 +1,7 @@
 // The loss falls on a small subset of the real Fashion-MNIST data.
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -19,13 +20,23 @@ TEST_CASE("Fashion-MNIST loads with the reference split") {
   CHECK(d.valid_rows == 5000);
   CHECK(d.test.count == 10000);
   CHECK(d.train_file.width() == 784);
-  float lo = 1, hi = 0;
-  for (float p : d.train_file.pixels) {
+  REQUIRE(d.train_file.bytes.size() == 60000u * 784u);  // the training file stays bytes
+  CHECK(d.train_file.pixels.empty());
+  uint8_t lo = 255, hi = 0;
+  for (uint8_t p : d.train_file.bytes) {
     lo = p < lo ? p : lo;
     hi = p > hi ? p : hi;
   }
-  CHECK(lo == 0.0f);
-  CHECK(hi == 1.0f);
+  CHECK(lo == 0);
+  CHECK(hi == 255);
+  // The validation rows are the last 5,000 of the file, as floats / 255.
+  const ConstMatrixView v = d.valid();
+  REQUIRE(v.rows == 5000);
+  int wrong = 0;
+  for (int r = 0; r < v.rows; r += 97)
+    for (int j = 0; j < 784; ++j)
+      wrong += v.at(r, j) != static_cast<float>(d.train_file.byte_view(io::Dataset::kTrainSplit).at(r, j)) / 255.0f;
+  CHECK(wrong == 0);
 }
 
 TEST_CASE("the tied and stacked losses fall on 2,000 real images (600 under an emulator)") {
@@ -48,7 +59,7 @@ TEST_CASE("the tied and stacked losses fall on 2,000 real images (600 under an e
     EpochContext ctx{.loss = Loss::binary_crossentropy, .optimizer = {.lr = 1.5f}, .step = &step, .order = order.data(), .gather = gather.data()};
     double first = 0, last = 0;
     for (int e = 0; e < 3; ++e) {
-      REQUIRE(train_epoch(bm.model, d.train(), {}, rng, ctx, &last) == Status::ok);
+      REQUIRE(train_epoch(bm.model, d.train(), rng, ctx, &last) == Status::ok);  // byte rows
       if (e == 0) first = last;
     }
     REQUIRE(evaluate(bm.model, d.valid(), {}, Loss::binary_crossentropy, &after) == Status::ok);

@@ -1,6 +1,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -163,4 +165,103 @@ TEST_CASE("rounded accuracy counts elements whose rounding agrees") {
       const std::size_t want = std::round(v[i]) == std::round(v[j]) ? 1 : 0;
       CHECK_MESSAGE(rounded_matches({&v[i], 1, 1, 1}, {&v[j], 1, 1, 1}) == want, v[i], " vs ", v[j]);
     }
+}
+
+namespace {
+// Two epochs (or a resumed second one) on byte rows or on their floats.
+struct EpochRun {
+  std::vector<double> losses;
+  std::vector<float> params;
+};
+
+// Trains `epochs` epochs from init_glorot(5); with `stop_at` > 0 the last
+// epoch stops after that many steps and resumes from its cursor with the
+// generator restored to the epoch's start (what a checkpoint records).
+EpochRun train_rows(const ModelSpec& spec, const std::vector<uint8_t>* bytes, const std::vector<float>* floats,
+                    int rows, int epochs, int64_t stop_at) {
+  BoundModel bm(spec, PlanOptions{.batch = 8});
+  bm.model.init_glorot(5);
+  const int w = spec.input;
+  Rng rng(17, 7);
+  std::vector<uint32_t> order(static_cast<std::size_t>(rows));
+  std::vector<float> gather(epoch_gather_floats(bm.model, false));
+  int64_t step = 0;
+  volatile int stop = 0;
+  struct Stopper {
+    int64_t at;
+    volatile int* stop;
+  } stopper{stop_at, &stop};
+  EpochContext ctx{.loss = Loss::binary_crossentropy, .optimizer = {.lr = 0.5f}, .step = &step, .order = order.data(),
+                   .gather = gather.data()};
+  ctx.user = &stopper;
+  ctx.progress = [](void* user, int64_t s, int64_t, double) {
+    auto* st = static_cast<Stopper*>(user);
+    if (s == st->at) *st->stop = 1;
+  };
+  EpochRun out;
+  auto epoch = [&](EpochCursor* c, double* loss) {
+    if (bytes) return train_epoch_from(bm.model, ByteMatrixView{bytes->data(), rows, w, w}, rng, ctx, c, loss);
+    return train_epoch_from(bm.model, ConstMatrixView{floats->data(), rows, w, w}, {}, rng, ctx, c, loss);
+  };
+  for (int e = 0; e < epochs; ++e) {
+    double loss = 0;
+    EpochCursor cursor;
+    if (stop_at > 0 && e == epochs - 1) {
+      const uint64_t state = rng.state(), inc = rng.increment();
+      stop = 0;
+      ctx.stop = &stop;
+      REQUIRE(epoch(&cursor, &loss) == Status::ok);
+      REQUIRE(cursor.step == stop_at);
+      ctx.stop = nullptr;
+      rng.restore(state, inc);
+    }
+    REQUIRE(epoch(&cursor, &loss) == Status::ok);
+    out.losses.push_back(loss);
+  }
+  CHECK(step == static_cast<int64_t>(epochs) * ((rows + 7) / 8));
+  out.params.resize(bm.model.param_count());
+  bm.model.get_params(out.params.data(), out.params.size());
+  return out;
+}
+
+bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
+  return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
+}
+}  // namespace
+
+TEST_CASE("training on byte rows is bit for bit training on their floats (byte / 255.0f)") {
+  const ModelSpec spec = ModelSpec(20).dense(8, Activation::selu).dense(4, Activation::selu).dense_transpose(1, Activation::selu).dense_transpose(0, Activation::sigmoid);
+  const int rows = 60;  // batch 8: the last batch has 4 rows
+  const auto x = synthetic(rows, 20, 3);
+  std::vector<uint8_t> bytes(x.size());
+  std::vector<float> floats(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    bytes[i] = static_cast<uint8_t>(std::lround(x[i] * 255.0f));
+    floats[i] = static_cast<float>(bytes[i]) / 255.0f;
+  }
+  const EpochRun f = train_rows(spec, nullptr, &floats, rows, 2, 0);
+  const EpochRun b = train_rows(spec, &bytes, nullptr, rows, 2, 0);
+  REQUIRE(f.losses.size() == 2);
+  CHECK(f.losses[1] < f.losses[0]);  // it trains at all
+  CHECK(b.losses == f.losses);
+  CHECK(same_bits(b.params, f.params));
+  SUBCASE("stopped inside the second epoch and resumed from the cursor") {
+    const EpochRun r = train_rows(spec, &bytes, nullptr, rows, 2, 3);
+    CHECK(r.losses == f.losses);
+    CHECK(same_bits(r.params, f.params));
+  }
+  SUBCASE("the byte rows are checked like float rows") {
+    BoundModel bm(spec, PlanOptions{.batch = 8});
+    std::vector<uint32_t> order(static_cast<std::size_t>(rows));
+    std::vector<float> gather(epoch_gather_floats(bm.model, false));
+    int64_t step = 0;
+    Rng rng(1);
+    double loss = 0;
+    const EpochContext ctx{.step = &step, .order = order.data(), .gather = gather.data()};
+    CHECK(train_epoch(bm.model, ByteMatrixView{bytes.data(), rows, 19, 20}, rng, ctx, &loss) == Status::shape_mismatch);
+    CHECK(train_epoch(bm.model, ByteMatrixView{bytes.data(), 0, 20, 20}, rng, ctx, &loss) == Status::shape_mismatch);
+    EpochCursor past{.step = 9};
+    CHECK(train_epoch_from(bm.model, ByteMatrixView{bytes.data(), rows, 20, 20}, rng, ctx, &past, &loss) ==
+          Status::invalid_argument);
+  }
 }

@@ -4,10 +4,11 @@
 //   mote::MatrixView x{buf, 32, 784, 784};   // 32 rows, 784 columns
 //   x.at(3, 5) = 1.0f;
 //
-// A view never owns or frees memory; `stride` is the distance in floats
+// A view never owns or frees memory; `stride` is the distance in elements
 // between the starts of two rows (>= cols), so a view can name a sub-block.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 namespace mote {
 
@@ -26,5 +27,8 @@ struct Matrix {
 
 using MatrixView = Matrix<float>;
 using ConstMatrixView = Matrix<const float>;
+// Rows of bytes, e.g. 8-bit pixels as an image file stores them (training
+// reads them as byte / 255: see train_epoch).
+using ByteMatrixView = Matrix<const uint8_t>;
 
 }  // namespace mote

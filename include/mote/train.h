@@ -67,6 +67,9 @@ Status evaluate(Model& model, ConstMatrixView data, ConstMatrixView target, Loss
 // or `target` rows when given), reshuffled from `rng` into `order` (caller's
 // buffer, data.rows entries). `gather` holds batch * (input + target width)
 // floats for the shuffled batch. `progress` is called after every step.
+// The byte-row forms below read 8-bit rows (a quarter of the memory traffic
+// of floats) and train on byte / 255.0f, converted into `gather` as the
+// batch is gathered: bit for bit the float form on floats made that way.
 struct EpochContext {
   Loss loss = Loss::binary_crossentropy;
   OptimizerConfig optimizer{};
@@ -87,6 +90,8 @@ struct EpochContext {
 std::size_t epoch_gather_floats(const Model& model, bool separate_target);
 Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
                    double* mean_loss);
+// Autoencoder on byte rows (target = input = byte / 255; gather as for no target).
+Status train_epoch(Model& model, ByteMatrixView data, Rng& rng, const EpochContext& ctx, double* mean_loss);
 
 // Where an epoch stands: steps done, and the loss sum and rows of those steps.
 struct EpochCursor {
@@ -100,5 +105,7 @@ struct EpochCursor {
 // step, before ctx.progress is called. From a fresh cursor it is train_epoch.
 Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
                         EpochCursor* cursor, double* mean_loss);
+Status train_epoch_from(Model& model, ByteMatrixView data, Rng& rng, const EpochContext& ctx, EpochCursor* cursor,
+                        double* mean_loss);
 
 }  // namespace mote

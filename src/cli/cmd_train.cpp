@@ -238,16 +238,30 @@ struct StageResult {
   std::vector<double> train_hist, valid_hist;
 };
 
-// Trains `model` for the stage's epochs on `train` (target = input unless
-// given), validating on `valid` after each epoch. Returns an exit code.
-int run_stage(const Stage& st, const Options& o, Model& model, ConstMatrixView train, ConstMatrixView train_t,
-              ConstMatrixView valid, ConstMatrixView valid_t, Rng& rng, StageResult* r,
-              CheckpointControl* ctl = nullptr) {
+// A stage's training rows, target = input: the images' bytes (each batch
+// converted to byte / 255, bit for bit the float pixels, from a quarter of the
+// memory traffic), or float rows (greedy's codings).
+struct TrainRows {
+  ByteMatrixView bytes{};
+  ConstMatrixView floats{};
+  int rows() const { return bytes.data ? bytes.rows : floats.rows; }
+};
+
+Status train_rows_epoch(Model& model, const TrainRows& train, Rng& rng, const EpochContext& ctx, EpochCursor* cursor,
+                        double* mean_loss) {
+  if (train.bytes.data) return train_epoch_from(model, train.bytes, rng, ctx, cursor, mean_loss);
+  return train_epoch_from(model, train.floats, ConstMatrixView{}, rng, ctx, cursor, mean_loss);
+}
+
+// Trains `model` for the stage's epochs on `train`, validating on `valid`
+// (target = input unless given) after each epoch. Returns an exit code.
+int run_stage(const Stage& st, const Options& o, Model& model, const TrainRows& train, ConstMatrixView valid,
+              ConstMatrixView valid_t, Rng& rng, StageResult* r, CheckpointControl* ctl = nullptr) {
   const OptimizerConfig opt = make_optimizer(o, st.lr);
   Status s = check_training_setup(model, st.loss, opt);
   if (s != Status::ok) return fail_status("train", st.label, s);
-  std::vector<uint32_t> order(static_cast<std::size_t>(train.rows));
-  std::vector<float> gather(epoch_gather_floats(model, train_t.data != nullptr));
+  std::vector<uint32_t> order(static_cast<std::size_t>(train.rows()));
+  std::vector<float> gather(epoch_gather_floats(model, false));
   r->train_hist.reserve(static_cast<std::size_t>(st.epochs));
   r->valid_hist.reserve(static_cast<std::size_t>(st.epochs));
   Progress prog;
@@ -315,7 +329,7 @@ int run_stage(const Stage& st, const Options& o, Model& model, ConstMatrixView t
     hook.pos.epochs_done = e - 1;
     hook.pos.rng_state = rng.state();  // the shuffle of epoch e starts here
     hook.pos.rng_inc = rng.increment();
-    s = train_epoch_from(model, train, train_t, rng, ctx, &cursor, &train_loss);
+    s = train_rows_epoch(model, train, rng, ctx, &cursor, &train_loss);
     const double secs = static_cast<double>(platform::now_us() - t0) * 1e-6;
     if (prog.tty) std::fprintf(stderr, "\r%*s\r", 100, "");
     if (s == Status::non_finite || (s == Status::ok && !all_finite(model.trainable(), model.trainable_count()))) {
@@ -330,7 +344,7 @@ int run_stage(const Stage& st, const Options& o, Model& model, ConstMatrixView t
     if (s != Status::ok) return fail_status("train", st.label, s);
     if (hook.failed) return kExitFailure;
     train_seconds += secs;
-    const int64_t steps = (static_cast<int64_t>(train.rows) + model.batch() - 1) / model.batch();
+    const int64_t steps = (static_cast<int64_t>(train.rows()) + model.batch() - 1) / model.batch();
     if (cursor.step < steps) {  // stopped inside the epoch
       io::TrainState pos = hook.pos;
       pos.step_in_epoch = cursor.step;
@@ -398,14 +412,25 @@ bool bind_fresh(Model& m, ArenaBuffer& buf, const ModelSpec& spec, const Options
   return true;
 }
 
-// Encodes all rows of `x` with the first layer of `m` into `out`.
-void encode(Model& m, ConstMatrixView x, std::vector<float>& out) {
+// Rows r0 .. r0 + n - 1 of `x` as floats: in place, or converted into `buf`.
+ConstMatrixView float_rows(ConstMatrixView x, int r0, int n, std::vector<float>&) { return x.rows_from(r0, n); }
+ConstMatrixView float_rows(ByteMatrixView x, int r0, int n, std::vector<float>& buf) {
+  const std::size_t w = static_cast<std::size_t>(x.cols);
+  buf.resize(static_cast<std::size_t>(n) * w);  // the first batch is the largest: one allocation
+  for (int r = 0; r < n; ++r) io::pixels_to_floats(x.row(r0 + r), w, buf.data() + static_cast<std::size_t>(r) * w);
+  return {buf.data(), n, x.cols, x.cols};
+}
+
+// Encodes all rows of `x` (floats, or image bytes) with the first layer of `m` into `out`.
+template <class Rows>
+void encode(Model& m, Rows x, std::vector<float>& out) {
   const int w = m.layer(0).spec.out;
   out.assign(static_cast<std::size_t>(x.rows) * static_cast<std::size_t>(w), 0.0f);
+  std::vector<float> buf;
   for (int r0 = 0; r0 < x.rows; r0 += m.batch()) {
     const int rows = x.rows - r0 < m.batch() ? x.rows - r0 : m.batch();
     ConstMatrixView y;
-    m.forward_partial(x.rows_from(r0, rows), 1, &y);
+    m.forward_partial(float_rows(x, r0, rows, buf), 1, &y);
     for (int r = 0; r < rows; ++r)
       std::memcpy(&out[static_cast<std::size_t>(r0 + r) * w], y.row(r), static_cast<std::size_t>(w) * sizeof(float));
   }
@@ -429,7 +454,7 @@ int train_one(const char* name, const Options& o, const io::Dataset& d, Trained*
       const int rc = restore_stage(model, *ctl->resume, *ctl, name);
       if (rc != kExitOk) return rc;
     }
-    const int rc = run_stage(st, o, model, d.train(), none, d.valid(), none, rng, &t->result, ctl);
+    const int rc = run_stage(st, o, model, {.bytes = d.train()}, d.valid(), none, rng, &t->result, ctl);
     if (rc != kExitOk || ctl->interrupted) return rc;
     t->spec = *spec;
   } else {  // greedy layer-wise: AE1, AE2 on AE1's codings, the stacked sandwich fine-tuned
@@ -458,7 +483,7 @@ int train_one(const char* name, const Options& o, const io::Dataset& d, Trained*
       if (from == 0) {
         StageResult r1;
         if (ck && (rc = restore_stage(ae1, *ck, *ctl, st1.label)) != kExitOk) return rc;
-        rc = run_stage(st1, o, ae1, d.train(), none, d.valid(), none, rng, &r1, ctl);
+        rc = run_stage(st1, o, ae1, {.bytes = d.train()}, d.valid(), none, rng, &r1, ctl);
         ctl->resume = nullptr;
         if (rc != kExitOk || ctl->interrupted) return rc;
         if (stopped_between()) return kExitOk;
@@ -476,7 +501,7 @@ int train_one(const char* name, const Options& o, const io::Dataset& d, Trained*
       StageResult r2;
       ctl->prev_spec = &reference::greedy_ae1;  // every checkpoint of stage 1 carries AE1
       ctl->prev_params = &p1;
-      rc = run_stage(st2, o, ae2, ct, none, cv, none, rng, &r2, ctl);
+      rc = run_stage(st2, o, ae2, {.floats = ct}, cv, none, rng, &r2, ctl);
       ctl->prev_spec = nullptr;
       ctl->prev_params = nullptr;
       ctl->resume = nullptr;
@@ -500,7 +525,7 @@ int train_one(const char* name, const Options& o, const io::Dataset& d, Trained*
         return fail_status("train", "arena", Status::arena_too_small);
       if ((rc = restore_stage(model, *ck, *ctl, st3.label)) != kExitOk) return rc;
     }
-    rc = run_stage(st3, o, model, d.train(), none, d.valid(), none, rng, &t->result, ctl);
+    rc = run_stage(st3, o, model, {.bytes = d.train()}, d.valid(), none, rng, &t->result, ctl);
     ctl->resume = nullptr;
     if (rc != kExitOk || ctl->interrupted) return rc;
     t->spec = reference::stacked;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "gemm/gemm.h"
+
 namespace mote::io {
 
 namespace {
@@ -42,15 +44,33 @@ Status check_header(const uint8_t* h, const char* name, uint32_t* count, uint32_
   return Status::ok;
 }
 
-void convert(const uint8_t* src, std::size_t n, float* dst) {
-  for (std::size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
+// Sizes *out for `pixels` pixels in `format` (the other form emptied).
+void allocate(Images* out, std::size_t pixels, PixelFormat format) {
+  if (format == PixelFormat::bytes) {
+    out->bytes.assign(pixels, 0);
+    out->pixels = {};
+  } else {
+    out->pixels.assign(pixels, 0.0f);
+    out->bytes = {};
+  }
+}
+
+// Stores n pixels at pixel offset `at` of *out, sized by allocate().
+void store(const uint8_t* src, std::size_t n, std::size_t at, PixelFormat format, Images* out) {
+  if (format == PixelFormat::bytes)
+    std::memcpy(out->bytes.data() + at, src, n);
+  else
+    pixels_to_floats(src, n, out->pixels.data() + at);
 }
 
 }  // namespace
 
-Status parse_idx_images(const uint8_t* data, std::size_t size, const char* name, int limit, Images* out, Error* err) {
+void pixels_to_floats(const uint8_t* src, std::size_t n, float* dst) { gemm::u8_to_f32(src, dst, n); }
+
+Status parse_idx_images(const uint8_t* data, std::size_t size, const char* name, int limit, Images* out, Error* err,
+                        PixelFormat format) {
   if (size < 16) return err->set(Status::bad_file, "%s: truncated IDX header (%zu bytes)", name, size);
-  uint32_t count, rows, cols;
+  uint32_t count = 0, rows = 0, cols = 0;  // set by check_header (GCC 12 cannot see it once inlined)
   if (check_header(data, name, &count, &rows, &cols, err) != Status::ok) return err->status;
   const std::size_t img = static_cast<std::size_t>(rows) * cols;
   const std::size_t want = img * count;  // bounded by kMaxPixels: no wrap
@@ -61,12 +81,12 @@ Status parse_idx_images(const uint8_t* data, std::size_t size, const char* name,
   out->count = static_cast<int>(keep);
   out->rows = static_cast<int>(rows);
   out->cols = static_cast<int>(cols);
-  out->pixels.assign(img * keep, 0.0f);
-  convert(data + 16, img * keep, out->pixels.data());
+  allocate(out, img * keep, format);
+  store(data + 16, img * keep, 0, format, out);
   return Status::ok;
 }
 
-Status read_idx_images(const char* path, int limit, Images* out, Error* err) {
+Status read_idx_images(const char* path, int limit, Images* out, Error* err, PixelFormat format) {
   gzFile f = gzopen(path, "rb");
   if (!f) return err->set(Status::io_error, "%s: cannot open: %s", path, std::strerror(errno));
   struct Closer {
@@ -81,14 +101,14 @@ Status read_idx_images(const char* path, int limit, Images* out, Error* err) {
     return err->set(Status::bad_file, "%s: corrupt gzip stream: %s", path, gzerror(f, &code));
   }
   if (got < 16) return err->set(Status::bad_file, "%s: truncated IDX header (%d bytes)", path, got);
-  uint32_t count, rows, cols;
+  uint32_t count = 0, rows = 0, cols = 0;  // set by check_header (GCC 12 cannot see it once inlined)
   if (check_header(h, path, &count, &rows, &cols, err) != Status::ok) return err->status;
   const std::size_t img = static_cast<std::size_t>(rows) * cols;
   const uint32_t keep = limit > 0 && static_cast<uint32_t>(limit) < count ? static_cast<uint32_t>(limit) : count;
   out->count = static_cast<int>(keep);
   out->rows = static_cast<int>(rows);
   out->cols = static_cast<int>(cols);
-  out->pixels.assign(img * keep, 0.0f);
+  allocate(out, img * keep, format);
   const std::size_t per_chunk = img < kChunkBytes ? kChunkBytes / img : 1;  // images
   std::vector<uint8_t> chunk(img * per_chunk);
   std::size_t done = 0;  // images read
@@ -111,7 +131,7 @@ Status read_idx_images(const char* path, int limit, Images* out, Error* err) {
     }
     if (done < keep) {
       const std::size_t k = keep - done < n ? keep - done : n;
-      convert(chunk.data(), k * img, out->pixels.data() + done * img);
+      store(chunk.data(), k * img, done * img, format, out);
     }
     done += n;
   }
@@ -129,7 +149,7 @@ Status load_fashion_mnist(const char* dir, int limit, Dataset* out, Error* err) 
   const std::string d(dir);
   const std::string train = d + "/train-images-idx3-ubyte.gz";
   const std::string test = d + "/t10k-images-idx3-ubyte.gz";
-  if (read_idx_images(train.c_str(), 0, &out->train_file, err) != Status::ok) return err->status;
+  if (read_idx_images(train.c_str(), 0, &out->train_file, err, PixelFormat::bytes) != Status::ok) return err->status;
   if (out->train_file.count <= Dataset::kTrainSplit || out->train_file.width() != 784)
     return err->set(Status::bad_file, "%s: expected more than %d images of 28x28, got %d of %dx%d", train.c_str(),
                     Dataset::kTrainSplit, out->train_file.count, out->train_file.rows, out->train_file.cols);
@@ -140,6 +160,9 @@ Status load_fashion_mnist(const char* dir, int limit, Dataset* out, Error* err) 
   const int valid = out->train_file.count - Dataset::kTrainSplit;
   out->train_rows = limit > 0 && limit < Dataset::kTrainSplit ? limit : Dataset::kTrainSplit;
   out->valid_rows = limit > 0 && limit < valid ? limit : valid;
+  const std::size_t valid_pixels = static_cast<std::size_t>(out->valid_rows) * 784;
+  out->valid_pixels.assign(valid_pixels, 0.0f);
+  pixels_to_floats(out->train_file.byte_view(Dataset::kTrainSplit).data, valid_pixels, out->valid_pixels.data());
   return Status::ok;
 }
 

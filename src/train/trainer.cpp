@@ -81,28 +81,29 @@ namespace {
 // hint instructions themselves wait once the core's miss buffers are full,
 // and every other 64-byte line measured as good (the L2 fetches line pairs
 // on Zen 4): the prefetch loop 10.5 -> 5.2 us per step, the gather that
-// follows 6.0 -> 7.7 us, an epoch 0.528 -> 0.522 s.
-inline void prefetch_row(const float* p, int floats) {
+// follows 6.0 -> 7.7 us, an epoch 0.528 -> 0.522 s (float rows).
+inline void prefetch_row(const void* p, std::size_t bytes) {
 #if defined(__GNUC__)
-  const char* c = reinterpret_cast<const char*>(p);
-  const std::size_t bytes = static_cast<std::size_t>(floats) * sizeof(float);
+  const char* c = static_cast<const char*>(p);
   for (std::size_t o = 0; o < bytes; o += 128) __builtin_prefetch(c + o, 0, 2);
 #else
   (void)p;
-  (void)floats;
+  (void)bytes;
 #endif
 }
 
-}  // namespace
-
-Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
-                   double* mean_loss) {
-  EpochCursor cursor;
-  return train_epoch_from(model, data, target, rng, ctx, &cursor, mean_loss);
+// One row of the shuffled batch into the gather buffer, as floats.
+inline void gather_row(const float* src, float* dst, int n) {
+  std::memcpy(dst, src, static_cast<std::size_t>(n) * sizeof(float));
+}
+inline void gather_row(const uint8_t* src, float* dst, int n) {
+  gemm::u8_to_f32(src, dst, static_cast<std::size_t>(n));  // bit for bit float(b) / 255.0f
 }
 
-Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
-                        EpochCursor* cursor, double* mean_loss) {
+// The epoch over rows of T (float, or uint8_t pixels read as byte / 255).
+template <class T>
+Status run_epoch(Model& model, Matrix<const T> data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
+                 EpochCursor* cursor, double* mean_loss) {
   const bool separate = target.data != nullptr;
   if (data.rows <= 0 || data.cols != model.spec().input) return Status::shape_mismatch;
   if (separate && (target.rows != data.rows || target.cols != model.spec().output())) return Status::shape_mismatch;
@@ -128,21 +129,20 @@ Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView targ
     const int rows = static_cast<int>(n) - r0 < b ? static_cast<int>(n) - r0 : b;
     for (int r = 0; r < rows; ++r) {
       const uint32_t src = ctx.order[r0 + r];
-      std::memcpy(xb + static_cast<std::size_t>(r) * in_w, data.row(static_cast<int>(src)),
-                  static_cast<std::size_t>(in_w) * sizeof(float));
-      if (tb)
-        std::memcpy(tb + static_cast<std::size_t>(r) * out_w, target.row(static_cast<int>(src)),
-                    static_cast<std::size_t>(out_w) * sizeof(float));
+      gather_row(data.row(static_cast<int>(src)), xb + static_cast<std::size_t>(r) * in_w, in_w);
+      if (tb) gather_row(target.row(static_cast<int>(src)), tb + static_cast<std::size_t>(r) * out_w, out_w);
     }
-    // The next batch's rows are scattered over the whole data set (172 MB for
-    // Fashion-MNIST): ask for them now, so that the next gather reads them
-    // from L2 while this step computes (~10 us of DRAM latency per step).
+    // The next batch's rows are scattered over the whole data set (172 MB of
+    // floats, 43 MB of bytes for Fashion-MNIST): ask for them now, so that the
+    // next gather reads them from L2 while this step computes (~10 us of DRAM
+    // latency per step).
     if (s + 1 < steps) {
       const int r1 = r0 + rows;
       const int next = static_cast<int>(n) - r1 < b ? static_cast<int>(n) - r1 : b;
       for (int r = 0; r < next; ++r) {
-        prefetch_row(data.row(static_cast<int>(ctx.order[r1 + r])), in_w);
-        if (tb) prefetch_row(target.row(static_cast<int>(ctx.order[r1 + r])), out_w);
+        prefetch_row(data.row(static_cast<int>(ctx.order[r1 + r])), static_cast<std::size_t>(in_w) * sizeof(T));
+        if (tb)
+          prefetch_row(target.row(static_cast<int>(ctx.order[r1 + r])), static_cast<std::size_t>(out_w) * sizeof(float));
       }
     }
     const ConstMatrixView x{xb, rows, in_w, in_w};
@@ -161,6 +161,29 @@ Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView targ
   }
   if (mean_loss) *mean_loss = cursor->rows ? cursor->loss_sum / static_cast<double>(cursor->rows) : 0.0;
   return Status::ok;
+}
+
+}  // namespace
+
+Status train_epoch(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
+                   double* mean_loss) {
+  EpochCursor cursor;
+  return run_epoch(model, data, target, rng, ctx, &cursor, mean_loss);
+}
+
+Status train_epoch(Model& model, ByteMatrixView data, Rng& rng, const EpochContext& ctx, double* mean_loss) {
+  EpochCursor cursor;
+  return run_epoch(model, data, ConstMatrixView{}, rng, ctx, &cursor, mean_loss);
+}
+
+Status train_epoch_from(Model& model, ConstMatrixView data, ConstMatrixView target, Rng& rng, const EpochContext& ctx,
+                        EpochCursor* cursor, double* mean_loss) {
+  return run_epoch(model, data, target, rng, ctx, cursor, mean_loss);
+}
+
+Status train_epoch_from(Model& model, ByteMatrixView data, Rng& rng, const EpochContext& ctx, EpochCursor* cursor,
+                        double* mean_loss) {
+  return run_epoch(model, data, ConstMatrixView{}, rng, ctx, cursor, mean_loss);
 }
 
 }  // namespace mote
