@@ -499,3 +499,68 @@ TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path
   }
   CHECK(bad == 0);
 }
+
+TEST_CASE("gemm: run_sum adds two A^T * B products into one C (a tied kernel's two weight gradients)") {
+  // One pass with the second product as a second segment of K when both fit
+  // one K block (k + k2 <= KC), packed after the first in the same panels;
+  // two runs otherwise. Against the sum in double: each element within
+  // (k + k2 + 2) u S, S = sum |a b| + |C0| (the bound of test_gemm's sweeps).
+  std::mt19937_64 rng(base_seed() + 7);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  int bad = 0;
+  for (const IsaKernels* ks : mote::test::testable_kernel_sets())
+    for (int m : {65, 100, 129, 784})
+      for (int n : {30, 52, 100})
+        for (auto [k, k2] : {std::pair{32, 32}, std::pair{1, 7}, std::pair{7, 1}, std::pair{200, 100}})
+          for (bool acc : {false, true}) {
+            const int lda = m + 3, ldb = n + 1, ldc = n + 2;
+            std::vector<float> a(static_cast<std::size_t>(k) * lda), a2(static_cast<std::size_t>(k2) * lda);
+            std::vector<float> b(static_cast<std::size_t>(k) * ldb), b2(static_cast<std::size_t>(k2) * ldb);
+            std::vector<float> c(static_cast<std::size_t>(m) * ldc);
+            for (auto* v : {&a, &a2, &b, &b2, &c})
+              for (float& x : *v) x = u(rng);
+            const std::vector<float> c0 = c;
+            GemmProblem p;
+            p.m = m;
+            p.n = n;
+            p.k = k;
+            p.op_a = Op::T;
+            p.a = a.data();
+            p.lda = lda;
+            p.b = b.data();
+            p.ldb = ldb;
+            p.c = c.data();
+            p.ldc = ldc;
+            p.accumulate = acc;
+            GemmProblem q = p;
+            q.k = k2;
+            q.a = a2.data();
+            q.b = b2.data();
+            q.accumulate = false;  // ignored: q always adds to p's result
+            std::vector<float> scratch(mote::gemm_scratch_floats(k + k2, 784), -7.0f);
+            mote::gemm::run_sum_with(*ks, p, q, scratch.data(), scratch.size());
+            for (int i = 0; i < m; ++i)
+              for (int j = 0; j < ldc; ++j) {
+                const std::size_t at = static_cast<std::size_t>(i) * ldc + j;
+                if (j >= n) {
+                  if (c[at] != c0[at] && ++bad <= 3) MESSAGE(std::string(ks->name), ": padding of C written");
+                  continue;
+                }
+                double want = acc ? c0[at] : 0.0, mag = acc ? std::fabs(c0[at]) : 0.0;
+                for (int q1 = 0; q1 < k; ++q1) {
+                  const double t = static_cast<double>(a[static_cast<std::size_t>(q1) * lda + i]) * b[static_cast<std::size_t>(q1) * ldb + j];
+                  want += t;
+                  mag += std::fabs(t);
+                }
+                for (int q2 = 0; q2 < k2; ++q2) {
+                  const double t = static_cast<double>(a2[static_cast<std::size_t>(q2) * lda + i]) * b2[static_cast<std::size_t>(q2) * ldb + j];
+                  want += t;
+                  mag += std::fabs(t);
+                }
+                if (!(std::fabs(c[at] - want) <= (k + k2 + 2) * kU * mag) && ++bad <= 3)
+                  MESSAGE(std::string(ks->name), " ", m, "x", n, " k ", k, "+", k2, " acc ", acc, ": C[", i, "][", j,
+                          "] = ", c[at], " want ", want);
+              }
+          }
+  CHECK(bad == 0);
+}

@@ -84,6 +84,8 @@ class Model {
   MatrixView output_buffer(int rows) const;
 
  private:
+  bool tied_partner_reached(int i) const;
+
   ModelSpec spec_{};
   Plan plan_{};
   BoundLayer layers_[kMaxLayers]{};

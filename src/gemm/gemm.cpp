@@ -111,6 +111,9 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   }
 }
 
+// Up to this many rows, NN/TN products read B in place (run_with).
+constexpr int kDirectRowsNN = 64;
+
 #if MOTE_GEMM_PACKING
 // A packed B block up to this size stays in L1 (32 KB on Zen 4 and most cores).
 constexpr std::size_t kL1BlockFloats = 4096;
@@ -169,19 +172,25 @@ bool run_transposed_c(const IsaKernels& ks, const GemmProblem& p, float* scratch
 }
 
 // Returns false when the scratch cannot hold one KC x NR panel.
-bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
+// With `second` (run_sum: same C, shapes and layouts, op(A) = A^T, no
+// epilogue), its product is added in the same pass: its rows of op(B) are
+// packed after p's in the same panels and the tiles read its op(A) as a
+// second segment of K; only when both fit one K block (returns false otherwise).
+bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats,
+                const GemmProblem* second = nullptr) {
   const int NR = ks.nr, MR = ks.mr;
+  const int k2 = second ? second->k : 0;
   int nc_max = imin(ks.nc, round_up(p.n, NR));
   // Transposed B with few rows of A (the tied decoder at batch 32): pack one
   // panel at a time into the same scratch, so the panel is written and read
   // in L1 instead of going through L2 (fwd4 at batch 32: 53.3 -> 52.9 us;
   // the transposing pack is still ~15% of that row).
   if (p.op_b == Op::T && p.m <= kPanelAtATimeRows) nc_max = NR;
-  int kc_max = imin(ks.kc, p.k);
+  int kc_max = imin(ks.kc, p.k + k2);
   const auto fits = [&](int kc, int nc) { return static_cast<std::size_t>(kc) * static_cast<std::size_t>(nc) <= scratch_floats; };
   while (!fits(kc_max, nc_max) && nc_max > NR) nc_max -= NR;
   if (!fits(kc_max, nc_max)) kc_max = static_cast<int>(scratch_floats / static_cast<std::size_t>(nc_max));
-  if (kc_max < 1) return false;
+  if (kc_max < 1 || (second && kc_max < p.k + k2)) return false;
   const int kblocks = (p.k + kc_max - 1) / kc_max;
   const int kc_bal = (p.k + kblocks - 1) / kblocks;  // balanced K blocks
 
@@ -200,8 +209,18 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
       pk.nc = nc;
       pk.b = p.op_b == Op::N ? p.b + static_cast<std::ptrdiff_t>(pc) * p.ldb + jc
                              : p.b + static_cast<std::ptrdiff_t>(jc) * p.ldb + pc;
+      pk.panel_kc = kc + k2;  // one K block when second
       ks.pack_b(pk);
-      t.kc = kc;
+      if (second) {
+        kernels::PackArgs pk2 = pk;
+        pk2.kc = k2;
+        pk2.k0 = kc;
+        pk2.b = second->b + jc;
+        pk2.ldb = second->ldb;
+        ks.pack_b(pk2);
+      }
+      t.kc = kc + k2;
+      t.kc1 = kc;
       t.load_c = p.accumulate || pc > 0;
       t.last = pc + kc == p.k;
       // A packed block small enough for L1 (bwdW: K = batch) is swept whole
@@ -216,18 +235,20 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
         u.mr = rows;
         u.nr = tail;
         u.a = a_at(p, i0, pc);
-        u.b = scratch + static_cast<std::ptrdiff_t>(nc_main) * kc;
+        if (second) u.a2 = a_at(*second, i0, 0);
+        u.b = scratch + static_cast<std::ptrdiff_t>(nc_main) * (kc + k2);
         u.ldb = round_up(tail, ks.simd_width);  // pack_b's panel width
         place(u, p, i0, jc + nc_main);
         ks.tile_tn_tail(u);
       };
-      if (static_cast<std::size_t>(kc) * static_cast<std::size_t>(round_up(nc, ks.simd_width)) <= kL1BlockFloats) {
+      if (static_cast<std::size_t>(kc + k2) * static_cast<std::size_t>(round_up(nc, ks.simd_width)) <= kL1BlockFloats) {
         for (int ir = 0; ir < p.m; ir += MR) {  // IR
           t.mr = imin(MR, p.m - ir);
           t.a = a_at(p, ir, pc);
+          if (second) t.a2 = a_at(*second, ir, 0);
           for (int jr = 0; jr < nc_main; jr += NR) {  // JR
             t.nr = imin(NR, nc - jr);
-            t.b = scratch + static_cast<std::ptrdiff_t>(jr) * kc;
+            t.b = scratch + static_cast<std::ptrdiff_t>(jr) * (kc + k2);
             place(t, p, ir, jc + jr);
             ks.tile(t);
           }
@@ -239,10 +260,11 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
         const int mc = imin(ks.mc, p.m - ic);
         for (int jr = 0; jr < nc_main; jr += NR) {  // JR
           t.nr = imin(NR, nc - jr);
-          t.b = scratch + static_cast<std::ptrdiff_t>(jr) * kc;
+          t.b = scratch + static_cast<std::ptrdiff_t>(jr) * (kc + k2);
           for (int ir = 0; ir < mc; ir += MR) {  // IR
             t.mr = imin(MR, mc - ir);
             t.a = a_at(p, ic + ir, pc);
+            if (second) t.a2 = a_at(*second, ic + ir, 0);
             place(t, p, ic + ir, jc + jr);
             ks.tile(t);
           }
@@ -294,7 +316,6 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
   // product per element) or when enough row tiles reuse the packed panels;
   // up to kDirectRowsNN rows, NN/TN read B in place (measured: fwd1 at batch
   // 32 is ~10% faster unpacked, fwd2/bwdW2 at 256 ~5% faster packed).
-  constexpr int kDirectRowsNN = 64;
   const bool pack = p.op_b == Op::T ? p.m > kGemmSmallBatch : p.m > kDirectRowsNN;
   if (pack && p.k > 0 && scratch != nullptr) {
     if (run_transposed_c(ks, p, scratch, scratch_floats)) return;
@@ -314,6 +335,32 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
   run_direct(ks, p);
 }
 
+
+void run_sum_with(const IsaKernels& ks, const GemmProblem& p, const GemmProblem& q, float* scratch,
+                  std::size_t scratch_floats) {
+  GemmProblem rest = q;
+  rest.accumulate = true;
+#if MOTE_GEMM_PACKING
+  const auto plain = [](const GemmProblem& g) {
+    return g.ep.bias == nullptr && g.ep.act == Activation::linear && g.ep.dact_y == nullptr && g.ep.colsum == nullptr;
+  };
+  const bool same = p.m == q.m && p.n == q.n && p.c == q.c && p.ldc == q.ldc && p.lda == q.lda && p.ldb == q.ldb &&
+                    p.op_a == Op::T && q.op_a == Op::T && p.op_b == Op::N && q.op_b == Op::N && plain(p) && plain(q);
+  if (same && p.m > kDirectRowsNN && p.k > 0 && q.k > 0 && scratch != nullptr &&
+      run_packed(ks, p, scratch, scratch_floats, &q))
+    return;
+#endif
+  run_with(ks, p, scratch, scratch_floats);
+  run_with(ks, rest, scratch, scratch_floats);
+}
+
+void run_sum(const GemmProblem& p, const GemmProblem& q, float* scratch, std::size_t scratch_floats) {
+  if (!g_reference) return run_sum_with(active(), p, q, scratch, scratch_floats);
+  GemmProblem rest = q;
+  rest.accumulate = true;
+  kernels::gemm_ref(p);
+  kernels::gemm_ref(rest);
+}
 
 double run_sigmoid_bce_with(const IsaKernels& ks, const GemmProblem& p, const float* t, int ldt, float scale,
                             float* scratch, std::size_t scratch_floats) {

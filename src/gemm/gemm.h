@@ -33,6 +33,15 @@ void run(const GemmProblem& p, float* scratch, std::size_t scratch_floats);
 // The same with an explicit kernel set (tests compare every compiled set).
 void run_with(const kernels::IsaKernels& k, const GemmProblem& p, float* scratch, std::size_t scratch_floats);
 
+// C = (C +) op(A) op(B) + op(A2) op(B2) for two problems p and q on the same
+// C (same m, n, layouts and leading dimensions; q.accumulate is ignored; no
+// epilogue): the two weight-gradient products of a tied kernel. With op(A) =
+// A^T and both in one K block (k + k2 <= KC) they run as one pass over C,
+// q's rows packed after p's; otherwise as run(p) then run(q) accumulating.
+void run_sum(const GemmProblem& p, const GemmProblem& q, float* scratch, std::size_t scratch_floats);
+void run_sum_with(const kernels::IsaKernels& k, const GemmProblem& p, const GemmProblem& q, float* scratch,
+                  std::size_t scratch_floats);
+
 // C = sigmoid(op(A) op(B) + bias) (p.ep: bias and act = sigmoid only)
 // followed by the binary cross-entropy against t (row i at t + i * ldt), as
 // bce_sigmoid_row defines it: C receives dz = (p - t) * scale (0 where the

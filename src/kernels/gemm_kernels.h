@@ -51,6 +51,11 @@ struct TileArgs {
   std::ptrdiff_t ld_dact = 0;
   Activation dact = Activation::linear;
   float* colsum = nullptr;
+  // `tile` and `tile_tn_tail` with op(A) = A^T: a second segment of K, rows
+  // k >= kc1 of op(A) read from a2 (same strides), B's panel continuing
+  // (the two weight-gradient products of a tied kernel in one pass).
+  const float* a2 = nullptr;
+  int kc1 = 0;
   // tile_tc only: sigmoid + BCE against the targets bce_t (row i of C at
   // bce_t + i * ld_bce_t), C receiving dz and the loss sum of the tile added
   // to *bce_sum (vmath::vsigmoid_bce; act must be sigmoid).
@@ -78,6 +83,9 @@ struct PackArgs {
   std::ptrdiff_t ldb = 0;
   Op op = Op::N;
   float* dst = nullptr;
+  // Rows k0..k0+kc-1 of panels laid out for panel_kc rows (0: kc): two
+  // sources packed one after the other into the same panels.
+  int k0 = 0, panel_kc = 0;
 };
 
 struct IsaKernels {

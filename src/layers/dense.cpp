@@ -40,34 +40,35 @@ double forward_bce(const BoundLayer& l, ConstMatrixView x, MatrixView dz, ConstM
   return gemm::run_sigmoid_bce(forward_problem(l, x, dz), t.data, t.stride, scale, s.data, s.floats);
 }
 
+GemmProblem dw_problem(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, bool accumulate) {
+  GemmProblem p;
+  p.accumulate = accumulate;  // a tied kernel collects both uses
+  p.k = x.rows;
+  p.op_a = Op::T;
+  // Dense: dW[in][out] += x^T dz; DenseTranspose: dWp[out][in] += dz^T x.
+  const bool dense = l.spec.kind == LayerKind::dense;
+  const ConstMatrixView a = dense ? x : dz, b = dense ? dz : x;
+  p.m = a.cols;
+  p.n = b.cols;
+  p.a = a.data;
+  p.lda = a.stride;
+  p.b = b.data;
+  p.ldb = b.stride;
+  p.ldc = b.cols;
+  p.op_b = Op::N;
+  p.c = l.dkernel;
+  return p;
+}
+
 void backward(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,
-              float* prev_dbias, Scratch s, bool accumulate_dw) {
+              float* prev_dbias, Scratch s, bool accumulate_dw, const GemmProblem* dw_also) {
   const bool dense = l.spec.kind == LayerKind::dense;
   if (l.dkernel) {
-    GemmProblem p;
-    p.accumulate = accumulate_dw;  // a tied kernel collects both uses
-    p.k = x.rows;
-    p.op_a = Op::T;
-    if (dense) {  // dW[in][out] += x^T dz
-      p.m = l.spec.in;
-      p.n = l.spec.out;
-      p.a = x.data;
-      p.lda = x.stride;
-      p.b = dz.data;
-      p.ldb = dz.stride;
-      p.ldc = l.spec.out;
-    } else {  // dWp[out][in] += dz^T x
-      p.m = l.spec.out;
-      p.n = l.spec.in;
-      p.a = dz.data;
-      p.lda = dz.stride;
-      p.b = x.data;
-      p.ldb = x.stride;
-      p.ldc = l.spec.in;
-    }
-    p.op_b = Op::N;
-    p.c = l.dkernel;
-    gemm::run(p, s.data, s.floats);
+    const GemmProblem p = dw_problem(l, x, dz, accumulate_dw);
+    if (dw_also)
+      gemm::run_sum(p, *dw_also, s.data, s.floats);
+    else
+      gemm::run(p, s.data, s.floats);
   }
   if (l.needs_dx) {
     GemmProblem p;

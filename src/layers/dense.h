@@ -31,7 +31,13 @@ double forward_bce(const BoundLayer& l, ConstMatrixView x, MatrixView dz, ConstM
 //                                                   if l.needs_dx
 // The bias gradient of THIS layer is the column sum of dz, produced by whoever
 // wrote dz (the loss, or the next layer's dx epilogue).
+//   dw_also: another product into the same kernel gradient (a tied partner's
+//   share, deferred by the model) added in the same pass (gemm::run_sum).
 void backward(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,
-              float* prev_dbias, Scratch s, bool accumulate_dw = true);
+              float* prev_dbias, Scratch s, bool accumulate_dw = true, const gemm::GemmProblem* dw_also = nullptr);
+
+// The kernel-gradient product of backward(): dkernel (+)= x^T dz (Dense) or
+// dz^T x (DenseTranspose).
+gemm::GemmProblem dw_problem(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, bool accumulate);
 
 }  // namespace mote::layers

@@ -153,6 +153,14 @@ MatrixView Model::output_buffer(int rows) const {
   return {l.out, rows, l.spec.out, l.spec.out};
 }
 
+// Whether layer i's kernel gradient is also written by an earlier layer that
+// a backward pass reaches (every layer from it to i needs backward).
+bool Model::tied_partner_reached(int i) const {
+  for (int j = i - 1; j >= 0 && layers_[j].needs_backward; --j)
+    if (layers_[j].dkernel == layers_[i].dkernel) return true;
+  return false;
+}
+
 Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
   if (!bound_ || plan_.trainable_floats == 0 || grads_ == nullptr) return Status::invalid_argument;
   const int last = spec_.num_layers - 1;
@@ -187,6 +195,13 @@ Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
     if (float* db = layers_[i - 1].dbias) std::memset(db, 0, static_cast<std::size_t>(layers_[i - 1].spec.out) * sizeof(float));
   const float* written[kMaxLayers] = {};
   int nwritten = 0;
+  // The output layer's kernel-gradient product, when its kernel is shared
+  // with an earlier layer this pass reaches (the tied decoder): deferred and
+  // added in that layer's pass over the gradient (gemm::run_sum: one pass
+  // over C with K = 2 x batch instead of two). Its dz (the output buffer)
+  // and input (an activation) stay as they are until then.
+  gemm::GemmProblem deferred;
+  const float* deferred_for = nullptr;
   ConstMatrixView cur = dz;
   int flip = 0;
   for (int i = last; i >= 0 && layers_[i].needs_backward; --i) {
@@ -203,8 +218,19 @@ Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
     }
     bool acc_dw = false;
     for (int w = 0; w < nwritten; ++w) acc_dw = acc_dw || written[w] == l.dkernel;
+    if (i == last && l.dkernel && tied_partner_reached(i)) {
+      deferred = layers::dw_problem(l, in, cur, false);
+      deferred_for = l.dkernel;
+      BoundLayer no_dw = l;
+      no_dw.dkernel = nullptr;
+      layers::backward(no_dw, in, cur, dx, prev_act, prev_db, sc);
+      cur = dx;
+      continue;
+    }
     if (l.dkernel && !acc_dw) written[nwritten++] = l.dkernel;
-    layers::backward(l, in, cur, dx, prev_act, prev_db, sc, acc_dw);
+    const bool also = deferred_for != nullptr && deferred_for == l.dkernel;
+    layers::backward(l, in, cur, dx, prev_act, prev_db, sc, acc_dw, also ? &deferred : nullptr);
+    if (also) deferred_for = nullptr;
     cur = dx;
   }
   return Status::ok;

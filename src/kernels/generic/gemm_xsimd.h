@@ -36,9 +36,12 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
     for (int v = 0; v < NV; ++v) acc[r][v] = V(0.0f);
   // op(A) = A^T (weight gradients: rs_a = 1): the MR broadcasts of one k are
   // adjacent floats, addressed from one pointer; otherwise one pointer per row.
-  const auto k_loop = [&](auto ap, auto at, auto embed) {
-    const float* b = t.b;
-    for (int k = 0; k < t.kc; ++k) {
+  // With t.a2, rows k >= t.kc1 of op(A) are read from t.a2 (a second
+  // segment of K, op(A) = A^T only); B's rows continue in the same panel.
+  const float* b = t.b;
+  const int kc_first = t.a2 ? t.kc1 : t.kc;
+  const auto k_loop = [&](auto ap, auto at, auto embed, int count) {
+    for (int k = 0; k < count; ++k) {
       V bv[NV];
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) {
@@ -72,8 +75,6 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
     for (int u = 0; u < U - 1; ++u)
 #pragma GCC unroll 8
       for (int v = 0; v < NV; ++v) part[u][v] = V(0.0f);
-    const float* b = t.b;
-    const float* a = t.a;
     const std::ptrdiff_t cs = t.cs_a;
     const auto load_b = [&](const float* row, int v) {
       if constexpr (Mode == kDirectTail)
@@ -81,22 +82,26 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
       else
         return V::load_unaligned(row + v * W);
     };
-    int k = 0;
-    for (; k + U <= t.kc; k += U) {
+    for (int seg = 0; seg < (t.a2 ? 2 : 1); ++seg) {  // t.a2: the second segment of K
+      const float* a = seg ? t.a2 : t.a;
+      const int count = seg ? t.kc - t.kc1 : kc_first;
+      int k = 0;
+      for (; k + U <= count; k += U) {
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
+        for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
 #pragma GCC unroll 4
-      for (int u = 1; u < U; ++u)
+        for (int u = 1; u < U; ++u)
 #pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) part[u - 1][v] = xsimd::fma(V(a[u * cs]), load_b(b + u * ldb, v), part[u - 1][v]);
-      a += U * cs;
-      b += U * ldb;
-    }
-    for (; k < t.kc; ++k) {
+          for (int v = 0; v < NV; ++v) part[u - 1][v] = xsimd::fma(V(a[u * cs]), load_b(b + u * ldb, v), part[u - 1][v]);
+        a += U * cs;
+        b += U * ldb;
+      }
+      for (; k < count; ++k) {
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
-      a += cs;
-      b += ldb;
+        for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
+        a += cs;
+        b += ldb;
+      }
     }
 #pragma GCC unroll 4
     for (int u = 0; u < U - 1; ++u)
@@ -110,7 +115,9 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
     };
     // Measured on Zen 4: folding the broadcast into the FMA pays here
     // (bwdW2 at batch 32: -4%), not with one pointer per row (fwd2: +3..15%).
-    k_loop(Ptr{t.a, t.cs_a}, [](const Ptr& q, int r) { return q.p + r; }, std::true_type{});
+    const auto at = [](const Ptr& q, int r) { return q.p + r; };
+    k_loop(Ptr{t.a, t.cs_a}, at, std::true_type{}, kc_first);
+    if (t.a2) k_loop(Ptr{t.a2, t.cs_a}, at, std::true_type{}, t.kc - t.kc1);
   } else {
     struct Rows {
       const float* p[MR];
@@ -124,7 +131,7 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) rows.p[r] = t.a + r * t.rs_a;
     rows.cs = t.cs_a;
-    k_loop(rows, [](const Rows& q, int r) { return q.p[r]; }, std::false_type{});
+    k_loop(rows, [](const Rows& q, int r) { return q.p[r]; }, std::false_type{}, t.kc);  // no a2 (op(A) = A)
   }
   // Store step. Without an epilogue (every K block but the last, and plain
   // products such as the weight gradients) it is one load-add-store per
@@ -364,6 +371,7 @@ __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
   static_assert(V::size == 16, "AVX-512 only");
   const __m128i cmask = _mm_cmpgt_epi32(_mm_set1_epi32(t.nr), _mm_setr_epi32(0, 1, 2, 3));
   const std::ptrdiff_t cs = t.cs_a, ldb = t.ldb;
+  const int kc_first = t.a2 ? t.kc1 : t.kc;
   // Columns nr..3 read the panel's zero padding (w = 16) and are never stored.
   // The two loops below stay written out: one template over the number of
   // row vectors (1 or 2, masked or not) measured 6% slower on bwdW1/32.
@@ -371,17 +379,19 @@ __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
   for (; i0 + 32 <= t.mr; i0 += 32) {  // two row vectors: 8 independent FMA chains
     V acc0[4], acc1[4];
     for (int c = 0; c < 4; ++c) acc0[c] = acc1[c] = V(0.0f);
-    const float* a = t.a + i0;
     const float* b = t.b;
-    for (int k = 0; k < t.kc; ++k) {
-      const V a0 = V::load_unaligned(a), a1 = V::load_unaligned(a + 16);
+    for (int seg = 0; seg < (t.a2 ? 2 : 1); ++seg) {  // t.a2: the second segment of K
+      const float* a = (seg ? t.a2 : t.a) + i0;
+      for (int k = 0, count = seg ? t.kc - t.kc1 : kc_first; k < count; ++k) {
+        const V a0 = V::load_unaligned(a), a1 = V::load_unaligned(a + 16);
 #pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) {
-        acc0[c] = fma_bcast<A>(b + c, a0, acc0[c]);
-        acc1[c] = fma_bcast<A>(b + c, a1, acc1[c]);
+        for (int c = 0; c < 4; ++c) {
+          acc0[c] = fma_bcast<A>(b + c, a0, acc0[c]);
+          acc1[c] = fma_bcast<A>(b + c, a1, acc1[c]);
+        }
+        a += cs;
+        b += ldb;
       }
-      a += cs;
-      b += ldb;
     }
     const __m512 s0[4] = {acc0[0], acc0[1], acc0[2], acc0[3]};
     const __m512 s1[4] = {acc1[0], acc1[1], acc1[2], acc1[3]};
@@ -392,14 +402,16 @@ __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
     const int rows = imin(16, t.mr - i0);
     V acc[4];
     for (int c = 0; c < 4; ++c) acc[c] = V(0.0f);
-    const float* a = t.a + i0;
     const float* b = t.b;
-    for (int k = 0; k < t.kc; ++k) {
-      const V a0 = load_n<A>(a, rows);
+    for (int seg = 0; seg < (t.a2 ? 2 : 1); ++seg) {
+      const float* a = (seg ? t.a2 : t.a) + i0;
+      for (int k = 0, count = seg ? t.kc - t.kc1 : kc_first; k < count; ++k) {
+        const V a0 = load_n<A>(a, rows);
 #pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) acc[c] = fma_bcast<A>(b + c, a0, acc[c]);
-      a += cs;
-      b += ldb;
+        for (int c = 0; c < 4; ++c) acc[c] = fma_bcast<A>(b + c, a0, acc[c]);
+        a += cs;
+        b += ldb;
+      }
     }
     const __m512 s[4] = {acc[0], acc[1], acc[2], acc[3]};
     tn_tail_store<A>(t, s, i0, rows, cmask);
@@ -647,7 +659,8 @@ void pack_b(const PackArgs& p) {
   for (int j0 = 0; j0 < p.nc; j0 += NR) {
     const int nrp = imin(NR, p.nc - j0);
     const int w = (nrp + W - 1) / W * W;
-    float* dst = p.dst + static_cast<std::ptrdiff_t>(j0) * p.kc;
+    float* dst = p.dst + static_cast<std::ptrdiff_t>(j0) * (p.panel_kc ? p.panel_kc : p.kc) +
+                 static_cast<std::ptrdiff_t>(p.k0) * w;
     if (p.op == Op::N) {
       const float* src = p.b + j0;
       for (int k = 0; k < p.kc; ++k) {

@@ -38,8 +38,9 @@ void tile_rows(const TileArgs& t, std::ptrdiff_t ldb) {
       float acc[T.mr][T.nv] = {};
       for (int k = 0; k < t.kc; ++k) {
         const float* b = t.b + k * ldb + j0;
+        const float* ak = t.a2 && k >= t.kc1 ? t.a2 + (k - t.kc1) * t.cs_a : t.a + k * t.cs_a;
         for (int r = 0; r < mr; ++r) {
-          const float a = t.a[(r0 + r) * t.rs_a + k * t.cs_a];
+          const float a = ak[(r0 + r) * t.rs_a];
           for (int j = 0; j < nr; ++j) acc[r][j] += a * b[j];
         }
       }
@@ -87,7 +88,8 @@ void pack_b(const PackArgs& p) {
   const int nr = T.nv;
   for (int j0 = 0; j0 < p.nc; j0 += nr) {
     const int w = p.nc - j0 < nr ? p.nc - j0 : nr;
-    float* dst = p.dst + static_cast<std::ptrdiff_t>(j0) * p.kc;
+    float* dst = p.dst + static_cast<std::ptrdiff_t>(j0) * (p.panel_kc ? p.panel_kc : p.kc) +
+                 static_cast<std::ptrdiff_t>(p.k0) * w;
     for (int k = 0; k < p.kc; ++k)
       for (int j = 0; j < w; ++j)
         dst[k * w + j] = p.op == Op::N ? p.b[k * p.ldb + j0 + j] : p.b[(j0 + j) * p.ldb + k];
