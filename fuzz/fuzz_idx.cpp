@@ -10,5 +10,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)mote::io::parse_idx_images(data, size, "fuzz.idx", 0, &img, &err);
   mote::io::Images first;
   (void)mote::io::parse_idx_images(data, size, "fuzz.idx", 1, &first, &err);
+  mote::io::Images bytes;  // the byte form mote train keeps for training images
+  (void)mote::io::parse_idx_images(data, size, "fuzz.idx", 0, &bytes, &err, mote::io::PixelFormat::bytes);
   return 0;
 }

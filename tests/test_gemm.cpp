@@ -536,7 +536,7 @@ TEST_CASE("gemm: run_sum adds two A^T * B products into one C (a tied kernel's t
             q.k = k2;
             q.a = a2.data();
             q.b = b2.data();
-            q.accumulate = false;  // ignored: q always adds to p's result
+            q.accumulate = true;  // q adds to p's result
             std::vector<float> scratch(mote::gemm_scratch_floats(k + k2, 784), -7.0f);
             mote::gemm::run_sum_with(*ks, p, q, scratch.data(), scratch.size());
             for (int i = 0; i < m; ++i)

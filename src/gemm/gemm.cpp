@@ -48,6 +48,11 @@ int nn_tail_columns(const IsaKernels& ks, const GemmProblem& p) {
   const int tail = p.n % ks.nr;
   return ks.tile_nn_tail != nullptr && p.op_a == Op::N && p.op_b == Op::N && tail <= 4 ? tail : 0;
 }
+// Not inlined: its TileArgs would sit in run_with's frame on every path,
+// Cortex-M stacks included, where the kernel does not exist.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
 int run_nn_tail(const IsaKernels& ks, const GemmProblem& p) {
   const int tail = nn_tail_columns(ks, p);
   if (tail == 0) return 0;
@@ -338,8 +343,6 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
 
 void run_sum_with(const IsaKernels& ks, const GemmProblem& p, const GemmProblem& q, float* scratch,
                   std::size_t scratch_floats) {
-  GemmProblem rest = q;
-  rest.accumulate = true;
 #if MOTE_GEMM_PACKING
   const auto plain = [](const GemmProblem& g) {
     return g.ep.bias == nullptr && g.ep.act == Activation::linear && g.ep.dact_y == nullptr && g.ep.colsum == nullptr;
@@ -351,15 +354,13 @@ void run_sum_with(const IsaKernels& ks, const GemmProblem& p, const GemmProblem&
     return;
 #endif
   run_with(ks, p, scratch, scratch_floats);
-  run_with(ks, rest, scratch, scratch_floats);
+  run_with(ks, q, scratch, scratch_floats);  // q.accumulate is set
 }
 
 void run_sum(const GemmProblem& p, const GemmProblem& q, float* scratch, std::size_t scratch_floats) {
   if (!g_reference) return run_sum_with(active(), p, q, scratch, scratch_floats);
-  GemmProblem rest = q;
-  rest.accumulate = true;
   kernels::gemm_ref(p);
-  kernels::gemm_ref(rest);
+  kernels::gemm_ref(q);
 }
 
 double run_sigmoid_bce_with(const IsaKernels& ks, const GemmProblem& p, const float* t, int ldt, float scale,

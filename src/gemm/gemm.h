@@ -34,7 +34,7 @@ void run(const GemmProblem& p, float* scratch, std::size_t scratch_floats);
 void run_with(const kernels::IsaKernels& k, const GemmProblem& p, float* scratch, std::size_t scratch_floats);
 
 // C = (C +) op(A) op(B) + op(A2) op(B2) for two problems p and q on the same
-// C (same m, n, layouts and leading dimensions; q.accumulate is ignored; no
+// C (same m, n, layouts and leading dimensions; q.accumulate must be true; no
 // epilogue): the two weight-gradient products of a tied kernel. With op(A) =
 // A^T and both in one K block (k + k2 <= KC) they run as one pass over C,
 // q's rows packed after p's; otherwise as run(p) then run(q) accumulating.

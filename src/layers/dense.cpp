@@ -7,24 +7,28 @@ using gemm::Op;
 
 namespace {
 
-GemmProblem forward_problem(const BoundLayer& l, ConstMatrixView x, MatrixView y) {
+// The products with the kernel, read where it lies (W [in][out] for Dense,
+// Wp [out][in] for DenseTranspose): c = a * op(W) forward, c = a * op(W)^T
+// for the input gradient (`back`).
+GemmProblem kernel_product(const BoundLayer& l, ConstMatrixView a, MatrixView c, bool back) {
+  const bool dense = l.spec.kind == LayerKind::dense;
   GemmProblem p;
-  p.m = x.rows;
-  p.n = l.spec.out;
-  p.k = l.spec.in;
-  p.a = x.data;
-  p.lda = x.stride;
+  p.m = a.rows;
+  p.n = back ? l.spec.in : l.spec.out;
+  p.k = back ? l.spec.out : l.spec.in;
+  p.a = a.data;
+  p.lda = a.stride;
   p.op_a = Op::N;
   p.b = l.kernel;
-  if (l.spec.kind == LayerKind::dense) {
-    p.op_b = Op::N;  // W [in][out]
-    p.ldb = l.spec.out;
-  } else {
-    p.op_b = Op::T;  // Wp [out][in], read transposed where it lies
-    p.ldb = l.spec.in;
-  }
-  p.c = y.data;
-  p.ldc = y.stride;
+  p.ldb = dense ? l.spec.out : l.spec.in;
+  p.op_b = dense == back ? Op::T : Op::N;
+  p.c = c.data;
+  p.ldc = c.stride;
+  return p;
+}
+
+GemmProblem forward_problem(const BoundLayer& l, ConstMatrixView x, MatrixView y) {
+  GemmProblem p = kernel_product(l, x, y, false);
   p.ep.bias = l.bias;
   p.ep.act = l.spec.act;
   return p;
@@ -60,40 +64,25 @@ GemmProblem dw_problem(const BoundLayer& l, ConstMatrixView x, ConstMatrixView d
   return p;
 }
 
-void backward(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,
-              float* prev_dbias, Scratch s, bool accumulate_dw, const GemmProblem* dw_also) {
-  const bool dense = l.spec.kind == LayerKind::dense;
-  if (l.dkernel) {
-    const GemmProblem p = dw_problem(l, x, dz, accumulate_dw);
-    if (dw_also)
-      gemm::run_sum(p, *dw_also, s.data, s.floats);
-    else
-      gemm::run(p, s.data, s.floats);
-  }
-  if (l.needs_dx) {
-    GemmProblem p;
-    p.m = dz.rows;
-    p.n = l.spec.in;
-    p.k = l.spec.out;
-    p.a = dz.data;
-    p.lda = dz.stride;
-    p.op_a = Op::N;
-    p.b = l.kernel;
-    if (dense) {  // dx = dz W^T, W [in][out]
-      p.op_b = Op::T;
-      p.ldb = l.spec.out;
-    } else {  // dx = dz Wp, Wp [out][in]
-      p.op_b = Op::N;
-      p.ldb = l.spec.in;
-    }
-    p.c = dx.data;
-    p.ldc = dx.stride;
-    p.ep.dact_y = x.data;
-    p.ep.ld_dact = x.stride;
-    p.ep.dact = prev_act;
-    p.ep.colsum = prev_dbias;
-    gemm::run(p, s.data, s.floats);
-  }
+void backward_dw(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, Scratch s, bool accumulate,
+                 const DwShare* also) {
+  const GemmProblem p = dw_problem(l, x, dz, accumulate);
+#if MOTE_GEMM_PACKING
+  if (also != nullptr) return gemm::run_sum(p, dw_problem(*also->layer, also->x, also->dz, true), s.data, s.floats);
+#else
+  (void)also;  // the model defers nothing without packing (see Model::backward)
+#endif
+  gemm::run(p, s.data, s.floats);
+}
+
+void backward_dx(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,
+                 float* prev_dbias, Scratch s) {
+  GemmProblem p = kernel_product(l, dz, dx, true);
+  p.ep.dact_y = x.data;
+  p.ep.ld_dact = x.stride;
+  p.ep.dact = prev_act;
+  p.ep.colsum = prev_dbias;
+  gemm::run(p, s.data, s.floats);
 }
 
 }  // namespace mote::layers

@@ -24,20 +24,27 @@ void forward(const BoundLayer& l, ConstMatrixView x, MatrixView y, Scratch s);
 // returns the loss sum.
 double forward_bce(const BoundLayer& l, ConstMatrixView x, MatrixView dz, ConstMatrixView t, float scale, Scratch s);
 
-// Given dz = dL/d(pre-activation) of this layer [rows][out] and its input x:
-//   dkernel (+)= (the layer's share of) dL/dW    if l.dkernel; `accumulate_dw`
-//                false for the first writer of a (possibly shared) kernel
-//   dx = dz * op(W)^T, then * prev_act'(x) and colsum into prev_dbias
-//                                                   if l.needs_dx
-// The bias gradient of THIS layer is the column sum of dz, produced by whoever
-// wrote dz (the loss, or the next layer's dx epilogue).
-//   dw_also: another product into the same kernel gradient (a tied partner's
-//   share, deferred by the model) added in the same pass (gemm::run_sum).
-void backward(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,
-              float* prev_dbias, Scratch s, bool accumulate_dw = true, const gemm::GemmProblem* dw_also = nullptr);
-
-// The kernel-gradient product of backward(): dkernel (+)= x^T dz (Dense) or
-// dz^T x (DenseTranspose).
+// Backward through one layer, given dz = dL/d(pre-activation) [rows][out]
+// and its input x. The bias gradient of THIS layer is the column sum of dz,
+// produced by whoever wrote dz (the loss, or the next layer's dx epilogue).
+//
+// The kernel-gradient product: dkernel (+)= x^T dz (Dense) or dz^T x
+// (DenseTranspose); `accumulate` false for the first writer of a (possibly
+// shared) kernel.
 gemm::GemmProblem dw_problem(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, bool accumulate);
+
+// A tied partner's share of the same kernel gradient, deferred by the model
+// and added in this layer's pass over it (gemm::run_sum).
+struct DwShare {
+  const BoundLayer* layer = nullptr;
+  ConstMatrixView x, dz;
+};
+void backward_dw(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, Scratch s, bool accumulate,
+                 const DwShare* also = nullptr);
+
+// dx = dz * op(W)^T, then * prev_act'(x) and colsum into prev_dbias (the
+// previous layer's activation derivative and bias gradient, fused).
+void backward_dx(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, MatrixView dx, Activation prev_act,
+                 float* prev_dbias, Scratch s);
 
 }  // namespace mote::layers

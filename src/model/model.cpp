@@ -153,6 +153,28 @@ MatrixView Model::output_buffer(int rows) const {
   return {l.out, rows, l.spec.out, l.spec.out};
 }
 
+// db = 1^T dz, a 1 x out GEMM whose op(A) is the column of ones (A^T with
+// lda 0 reads one 1.0f at every k): the last layer's bias gradient. Not
+// inlined, so its problem is not on the stack during the layers' GEMMs.
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void column_sums(ConstMatrixView dz, float* db, layers::Scratch sc) {
+  static const float kOne = 1.0f;
+  gemm::GemmProblem p;
+  p.m = 1;
+  p.n = dz.cols;
+  p.k = dz.rows;
+  p.op_a = gemm::Op::T;
+  p.a = &kOne;
+  p.lda = 0;
+  p.b = dz.data;
+  p.ldb = dz.stride;
+  p.c = db;
+  p.ldc = dz.cols;
+  gemm::run(p, sc.data, sc.floats);
+}
+
 // Whether layer i's kernel gradient is also written by an earlier layer that
 // a backward pass reaches (every layer from it to i needs backward).
 bool Model::tied_partner_reached(int i) const {
@@ -174,23 +196,7 @@ Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
   // need their (small) bias vectors zeroed.
   const int rows = dz.rows;
   const layers::Scratch sc{scratch_, plan_.scratch_floats};
-  // The last layer's bias gradient: db = 1^T dz, a 1 x out GEMM whose op(A)
-  // is the column of ones (A^T with lda 0 reads one 1.0f at every k).
-  if (float* db = layers_[last].dbias) {
-    static const float kOne = 1.0f;
-    gemm::GemmProblem p;
-    p.m = 1;
-    p.n = dz.cols;
-    p.k = rows;
-    p.op_a = gemm::Op::T;
-    p.a = &kOne;
-    p.lda = 0;
-    p.b = dz.data;
-    p.ldb = dz.stride;
-    p.c = db;
-    p.ldc = dz.cols;
-    gemm::run(p, sc.data, sc.floats);
-  }
+  if (float* db = layers_[last].dbias) column_sums(dz, db, sc);
   for (int i = last; i > 0 && layers_[i].needs_dx; --i)
     if (float* db = layers_[i - 1].dbias) std::memset(db, 0, static_cast<std::size_t>(layers_[i - 1].spec.out) * sizeof(float));
   const float* written[kMaxLayers] = {};
@@ -199,38 +205,29 @@ Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
   // with an earlier layer this pass reaches (the tied decoder): deferred and
   // added in that layer's pass over the gradient (gemm::run_sum: one pass
   // over C with K = 2 x batch instead of two). Its dz (the output buffer)
-  // and input (an activation) stay as they are until then.
-  gemm::GemmProblem deferred;
-  const float* deferred_for = nullptr;
+  // and input (an activation) stay as they are until then. Only where GEMMs
+  // pack (hosts): without packing the sum is two runs anyway, and the
+  // deferral would only cost stack (Cortex-M).
+  layers::DwShare deferred;
   ConstMatrixView cur = dz;
   int flip = 0;
   for (int i = last; i >= 0 && layers_[i].needs_backward; --i) {
     const BoundLayer& l = layers_[i];
     ConstMatrixView in = i == 0 ? x : ConstMatrixView{layers_[i - 1].out, rows, l.spec.in, l.spec.in};
-    MatrixView dx{};
-    Activation prev_act = Activation::linear;
-    float* prev_db = nullptr;
-    if (l.needs_dx) {
-      dx = MatrixView{delta_[flip], rows, l.spec.in, l.spec.in};
-      flip ^= 1;
-      prev_act = layers_[i - 1].spec.act;
-      prev_db = layers_[i - 1].dbias;
+    if (MOTE_GEMM_PACKING && l.dkernel && i == last && tied_partner_reached(i)) {
+      deferred = layers::DwShare{&l, in, cur};
+    } else if (l.dkernel) {
+      bool acc_dw = false;
+      for (int w = 0; w < nwritten; ++w) acc_dw = acc_dw || written[w] == l.dkernel;
+      if (!acc_dw) written[nwritten++] = l.dkernel;
+      const bool also = deferred.layer != nullptr && deferred.layer->dkernel == l.dkernel;
+      layers::backward_dw(l, in, cur, sc, acc_dw, also ? &deferred : nullptr);
+      if (also) deferred.layer = nullptr;
     }
-    bool acc_dw = false;
-    for (int w = 0; w < nwritten; ++w) acc_dw = acc_dw || written[w] == l.dkernel;
-    if (i == last && l.dkernel && tied_partner_reached(i)) {
-      deferred = layers::dw_problem(l, in, cur, false);
-      deferred_for = l.dkernel;
-      BoundLayer no_dw = l;
-      no_dw.dkernel = nullptr;
-      layers::backward(no_dw, in, cur, dx, prev_act, prev_db, sc);
-      cur = dx;
-      continue;
-    }
-    if (l.dkernel && !acc_dw) written[nwritten++] = l.dkernel;
-    const bool also = deferred_for != nullptr && deferred_for == l.dkernel;
-    layers::backward(l, in, cur, dx, prev_act, prev_db, sc, acc_dw, also ? &deferred : nullptr);
-    if (also) deferred_for = nullptr;
+    if (!l.needs_dx) break;
+    const MatrixView dx{delta_[flip], rows, l.spec.in, l.spec.in};
+    flip ^= 1;
+    layers::backward_dx(l, in, cur, dx, layers_[i - 1].spec.act, layers_[i - 1].dbias, sc);
     cur = dx;
   }
   return Status::ok;
