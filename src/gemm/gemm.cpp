@@ -33,6 +33,11 @@ TileArgs tile_base(const GemmProblem& p) {
   return t;
 }
 
+// No epilogue: C (+)= the product and nothing else.
+inline bool plain(const GemmProblem& p) {
+  return p.ep.bias == nullptr && p.ep.act == Activation::linear && p.ep.dact_y == nullptr && p.ep.colsum == nullptr;
+}
+
 // Points the tile at C(i, j) and its epilogue operands.
 inline void place(TileArgs& t, const GemmProblem& p, int i, int j) {
   t.c = p.c + static_cast<std::ptrdiff_t>(i) * p.ldc + j;
@@ -200,8 +205,6 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
   const int kc_bal = (p.k + kblocks - 1) / kblocks;  // balanced K blocks
 
   TileArgs t = tile_base(p);
-  const bool plain = p.ep.bias == nullptr && p.ep.act == Activation::linear && p.ep.dact_y == nullptr &&
-                     p.ep.colsum == nullptr;
   kernels::PackArgs pk;
   pk.ldb = p.ldb;
   pk.op = p.op_b;
@@ -233,7 +236,7 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
       // A last panel of <= 4 columns of a plain A^T product (the weight
       // gradients of 100-wide layers) goes to the row-vector tail kernel.
       const int tail = nc % NR;
-      const bool tn_tail = ks.tile_tn_tail != nullptr && p.op_a == Op::T && plain && tail > 0 && tail <= 4;
+      const bool tn_tail = ks.tile_tn_tail != nullptr && p.op_a == Op::T && plain(p) && tail > 0 && tail <= 4;
       const int nc_main = tn_tail ? nc - tail : nc;
       const auto run_tail = [&](int i0, int rows) {
         TileArgs u = t;
@@ -344,9 +347,6 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
 void run_sum_with(const IsaKernels& ks, const GemmProblem& p, const GemmProblem& q, float* scratch,
                   std::size_t scratch_floats) {
 #if MOTE_GEMM_PACKING
-  const auto plain = [](const GemmProblem& g) {
-    return g.ep.bias == nullptr && g.ep.act == Activation::linear && g.ep.dact_y == nullptr && g.ep.colsum == nullptr;
-  };
   const bool same = p.m == q.m && p.n == q.n && p.c == q.c && p.ldc == q.ldc && p.lda == q.lda && p.ldb == q.ldb &&
                     p.op_a == Op::T && q.op_a == Op::T && p.op_b == Op::N && q.op_b == Op::N && plain(p) && plain(q);
   if (same && p.m > kDirectRowsNN && p.k > 0 && q.k > 0 && scratch != nullptr &&
@@ -363,6 +363,16 @@ void run_sum(const GemmProblem& p, const GemmProblem& q, float* scratch, std::si
   kernels::gemm_ref(q);
 }
 
+// The unfused loss: bce_sigmoid_row over C's rows (p, turned into dz in place).
+static double bce_rows(const IsaKernels& ks, const GemmProblem& p, const float* t, int ldt, float scale) {
+  double sum = 0.0;
+  for (int i = 0; i < p.m; ++i) {
+    float* c = p.c + static_cast<std::ptrdiff_t>(i) * p.ldc;
+    sum += ks.bce_sigmoid_row(c, t + static_cast<std::ptrdiff_t>(i) * ldt, c, p.n, scale);
+  }
+  return sum;
+}
+
 double run_sigmoid_bce_with(const IsaKernels& ks, const GemmProblem& p, const float* t, int ldt, float scale,
                             float* scratch, std::size_t scratch_floats) {
   double sum = 0.0;
@@ -371,23 +381,14 @@ double run_sigmoid_bce_with(const IsaKernels& ks, const GemmProblem& p, const fl
   if (p.m > 0 && p.n > 0 && scratch != nullptr && run_transposed_c(ks, p, scratch, scratch_floats, &bce)) return sum;
 #endif
   run_with(ks, p, scratch, scratch_floats);
-  for (int i = 0; i < p.m; ++i) {
-    float* c = p.c + static_cast<std::ptrdiff_t>(i) * p.ldc;
-    sum += ks.bce_sigmoid_row(c, t + static_cast<std::ptrdiff_t>(i) * ldt, c, p.n, scale);
-  }
-  return sum;
+  return sum + bce_rows(ks, p, t, ldt, scale);
 }
 
 double run_sigmoid_bce(const GemmProblem& p, const float* t, int ldt, float scale, float* scratch,
                        std::size_t scratch_floats) {
   if (!g_reference) return run_sigmoid_bce_with(active(), p, t, ldt, scale, scratch, scratch_floats);
   kernels::gemm_ref(p);
-  double sum = 0.0;
-  for (int i = 0; i < p.m; ++i) {
-    float* c = p.c + static_cast<std::ptrdiff_t>(i) * p.ldc;
-    sum += kernels::scalar_isa().bce_sigmoid_row(c, t + static_cast<std::ptrdiff_t>(i) * ldt, c, p.n, scale);
-  }
-  return sum;
+  return bce_rows(kernels::scalar_isa(), p, t, ldt, scale);
 }
 
 void run(const GemmProblem& p, float* scratch, std::size_t scratch_floats) {

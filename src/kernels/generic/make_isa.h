@@ -10,26 +10,23 @@
 namespace mote::kernels::MOTE_KERNEL_TU {
 
 // ------------------------------------------------------------ the table
+// The kernels only the AVX-512 set has (nullptr in the others).
+struct Avx512Only {
+  void (*tn_tail)(const TileArgs&) = nullptr;
+  void (*nn_tail)(const TileArgs&) = nullptr;
+  void (*tc)(const TileArgs&) = nullptr;
+};
 template <class A>
-constexpr void (*tn_tail_kernel())(const TileArgs&) {
+constexpr Avx512Only avx512_only() {
+  Avx512Only k;
 #if defined(__AVX512F__)
-  if constexpr (vf<A>::size == 16) return &f32_gemm_tn_tail<A>;
+  if constexpr (vf<A>::size == 16) {
+    k.tn_tail = &f32_gemm_tn_tail<A>;
+    k.nn_tail = &f32_gemm_nn_tail<A>;
+    k.tc = &f32_gemm_tile_tc<A>;
+  }
 #endif
-  return nullptr;
-}
-template <class A>
-constexpr void (*nn_tail_kernel())(const TileArgs&) {
-#if defined(__AVX512F__)
-  if constexpr (vf<A>::size == 16) return &f32_gemm_nn_tail<A>;
-#endif
-  return nullptr;
-}
-template <class A>
-constexpr void (*tc_kernel())(const TileArgs&) {
-#if defined(__AVX512F__)
-  if constexpr (vf<A>::size == 16) return &f32_gemm_tile_tc<A>;
-#endif
-  return nullptr;
+  return k;
 }
 
 template <class A, int MR, int NV, int KC, int MC, int NC, int DMR, int DNJ, int GV, int GU, int GNJ, int GKV>
@@ -37,6 +34,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
   constexpr int W = static_cast<int>(vf<A>::size);
   static_assert(NC % (NV * W) == 0, "NC is a multiple of NR");
   static_assert(DNJ <= W, "a dot tile's row fits one vector");
+  constexpr Avx512Only only = avx512_only<A>();
   return IsaKernels{name,
                     W,
                     MR,
@@ -51,9 +49,9 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     &tile_dot<A, DMR, DNJ>,
                     &gemv_nn<A, GV, GU>,
                     &gemv_nt<A, GNJ, GKV>,
-                    tn_tail_kernel<A>(),
-                    nn_tail_kernel<A>(),
-                    tc_kernel<A>(),
+                    only.tn_tail,
+                    only.nn_tail,
+                    only.tc,
                     &pack_b<A, NV * W>,
                     &bce_sigmoid_row<A>,
                     &sgd<A>,
