@@ -128,6 +128,16 @@ TEST_CASE("training is deterministic for a seed") {
   CHECK(la != lc);  // another epoch order
 }
 
+TEST_CASE("a step on a model that was never bound is refused") {
+  Model unbound;
+  float x[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+  const ConstMatrixView v{x, 1, 4, 4};
+  float loss = -1.0f;
+  CHECK(train_step(unbound, v, v, Loss::binary_crossentropy, {}, 1, &loss) == Status::invalid_argument);
+  CHECK(train_step(unbound, v, v, Loss::mse, {}, 1, &loss) == Status::invalid_argument);
+  CHECK(loss == -1.0f);
+}
+
 TEST_CASE("a non-finite loss stops the step and leaves the weights alone") {
   const ModelSpec spec = ModelSpec(4).dense(3, Activation::selu).dense(4, Activation::sigmoid);
   BoundModel bm(spec, PlanOptions{.batch = 2});

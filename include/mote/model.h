@@ -84,6 +84,7 @@ class Model {
   MatrixView output_buffer(int rows) const;
 
  private:
+  bool batch_fits(ConstMatrixView m, int cols) const;
   bool tied_partner_reached(int i) const;
 
   ModelSpec spec_{};

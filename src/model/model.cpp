@@ -113,8 +113,7 @@ Status Model::forward(ConstMatrixView x, ConstMatrixView* y) { return forward_pa
 
 Status Model::forward_partial(ConstMatrixView x, int upto, ConstMatrixView* y) {
   if (!bound_ || upto < 1 || upto > spec_.num_layers) return Status::invalid_argument;
-  if (x.rows < 1 || x.rows > plan_.batch || x.cols != spec_.input || x.stride < x.cols || x.data == nullptr)
-    return Status::shape_mismatch;
+  if (!batch_fits(x, spec_.input)) return Status::shape_mismatch;
   const layers::Scratch s{scratch_, plan_.scratch_floats};
   ConstMatrixView in = x;
   for (int i = 0; i < upto; ++i) {
@@ -131,9 +130,7 @@ Status Model::forward_partial(ConstMatrixView x, int upto, ConstMatrixView* y) {
 Status Model::forward_bce(ConstMatrixView x, ConstMatrixView t, double* loss_sum) {
   const int last = spec_.num_layers - 1;
   if (!bound_ || layers_[last].spec.act != Activation::sigmoid) return Status::invalid_argument;
-  if (x.rows < 1 || x.rows > plan_.batch || x.cols != spec_.input || x.stride < x.cols || x.data == nullptr ||
-      t.rows != x.rows || t.cols != spec_.output() || t.stride < t.cols || t.data == nullptr)
-    return Status::shape_mismatch;
+  if (!batch_fits(x, spec_.input) || !batch_fits(t, spec_.output()) || t.rows != x.rows) return Status::shape_mismatch;
   ConstMatrixView in = x;
   if (last > 0) {
     const Status s = forward_partial(x, last, &in);
@@ -173,6 +170,11 @@ static void column_sums(ConstMatrixView dz, float* db, layers::Scratch sc) {
   p.c = db;
   p.ldc = dz.cols;
   gemm::run(p, sc.data, sc.floats);
+}
+
+// A batch of 1..batch rows of `cols` columns, rows at least cols apart.
+bool Model::batch_fits(ConstMatrixView m, int cols) const {
+  return m.rows >= 1 && m.rows <= plan_.batch && m.cols == cols && m.stride >= m.cols && m.data != nullptr;
 }
 
 // Whether layer i's kernel gradient is also written by an earlier layer that

@@ -19,8 +19,10 @@ Status check_training_setup(const Model& model, Loss loss, const OptimizerConfig
 Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss loss, const OptimizerConfig& cfg,
                   int64_t step, float* mean_loss, bool* weights_finite) {
   const int last = model.num_layers() - 1;
+  if (last < 0) return Status::invalid_argument;  // not bound (layer(last) and output_buffer need a layer)
   if (target.rows != x.rows || target.cols != model.spec().output()) return Status::shape_mismatch;
   double sum = 0.0;
+  MatrixView dz = model.output_buffer(x.rows);  // the loss writes dz there
   Status s = Status::ok;
   if (loss == Loss::binary_crossentropy && model.layer(last).spec.act == Activation::sigmoid) {
     s = model.forward_bce(x, target, &sum);  // the loss fused into the output layer's store step
@@ -29,10 +31,8 @@ Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss 
     ConstMatrixView y;
     s = model.forward(x, &y);
     if (s != Status::ok) return s;
-    MatrixView dz = model.output_buffer(y.rows);
     sum = loss_forward_backward(loss, model.layer(last).spec.act, y, target, &dz);
   }
-  const MatrixView dz = model.output_buffer(x.rows);
   const double mean = sum / (static_cast<double>(x.rows) * model.spec().output());
   if (mean_loss) *mean_loss = static_cast<float>(mean);
   if (!std::isfinite(mean)) return Status::non_finite;
