@@ -65,6 +65,12 @@ struct TileArgs {
   double* bce_sum = nullptr;
 };
 
+// K as the tiles walk it: one segment [0, kc) of op(A) from a, or with a2
+// two, [0, kc1) from a and [kc1, kc) from a2 (B's rows continuing).
+inline int k_segments(const TileArgs& t) { return t.a2 ? 2 : 1; }
+inline const float* segment_a(const TileArgs& t, int s) { return s ? t.a2 : t.a; }
+inline int segment_kc(const TileArgs& t, int s) { return t.a2 == nullptr ? t.kc : s ? t.kc - t.kc1 : t.kc1; }
+
 // t with C and its epilogue operands moved j columns right (B is the caller's:
 // its offset depends on the layout).
 inline TileArgs columns_from(const TileArgs& t, int j) {
@@ -86,6 +92,10 @@ struct PackArgs {
   // Rows k0..k0+kc-1 of panels laid out for panel_kc rows (0: kc): two
   // sources packed one after the other into the same panels.
   int k0 = 0, panel_kc = 0;
+  // Row k0 of the panel of columns j0.., w floats wide.
+  float* panel(int j0, int w) const {
+    return dst + static_cast<std::ptrdiff_t>(j0) * (panel_kc ? panel_kc : kc) + static_cast<std::ptrdiff_t>(k0) * w;
+  }
 };
 
 struct IsaKernels {

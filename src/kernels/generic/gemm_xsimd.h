@@ -10,6 +10,29 @@
 
 namespace mote::kernels::MOTE_KERNEL_TU {
 
+#if defined(__AVX__)
+// r[q] <- column q of the 8 x 8 block in r (rows r[0..7]): the tied
+// decoder's transposed store, its targets, and the transposing pack.
+inline void transpose8x8_regs(__m256 (&r)[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
+  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
+  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
+  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
+  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
+  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
+  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
+  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
+}
+#endif
+
 // ------------------------------------------------------------ broadcast tiles
 enum BMode : int { kPacked = 0, kDirect = 1, kDirectTail = 2 };
 
@@ -36,10 +59,9 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
     for (int v = 0; v < NV; ++v) acc[r][v] = V(0.0f);
   // op(A) = A^T (weight gradients: rs_a = 1): the MR broadcasts of one k are
   // adjacent floats, addressed from one pointer; otherwise one pointer per row.
-  // With t.a2, rows k >= t.kc1 of op(A) are read from t.a2 (a second
-  // segment of K, op(A) = A^T only); B's rows continue in the same panel.
+  // With t.a2, K runs in two segments (k_segments; op(A) = A^T only), B's
+  // rows continuing in the same panel.
   const float* b = t.b;
-  const int kc_first = t.a2 ? t.kc1 : t.kc;
   const auto k_loop = [&](auto ap, auto at, auto embed, int count) {
     for (int k = 0; k < count; ++k) {
       V bv[NV];
@@ -82,9 +104,9 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
       else
         return V::load_unaligned(row + v * W);
     };
-    for (int seg = 0; seg < (t.a2 ? 2 : 1); ++seg) {  // t.a2: the second segment of K
-      const float* a = seg ? t.a2 : t.a;
-      const int count = seg ? t.kc - t.kc1 : kc_first;
+    for (int seg = 0; seg < k_segments(t); ++seg) {
+      const float* a = segment_a(t, seg);
+      const int count = segment_kc(t, seg);
       int k = 0;
       for (; k + U <= count; k += U) {
 #pragma GCC unroll 8
@@ -116,8 +138,8 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
     // Measured on Zen 4: folding the broadcast into the FMA pays here
     // (bwdW2 at batch 32: -4%), not with one pointer per row (fwd2: +3..15%).
     const auto at = [](const Ptr& q, int r) { return q.p + r; };
-    k_loop(Ptr{t.a, t.cs_a}, at, std::true_type{}, kc_first);
-    if (t.a2) k_loop(Ptr{t.a2, t.cs_a}, at, std::true_type{}, t.kc - t.kc1);
+    for (int seg = 0; seg < k_segments(t); ++seg)
+      k_loop(Ptr{segment_a(t, seg), t.cs_a}, at, std::true_type{}, segment_kc(t, seg));
   } else {
     struct Rows {
       const float* p[MR];
@@ -371,7 +393,6 @@ __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
   static_assert(V::size == 16, "AVX-512 only");
   const __m128i cmask = _mm_cmpgt_epi32(_mm_set1_epi32(t.nr), _mm_setr_epi32(0, 1, 2, 3));
   const std::ptrdiff_t cs = t.cs_a, ldb = t.ldb;
-  const int kc_first = t.a2 ? t.kc1 : t.kc;
   // Columns nr..3 read the panel's zero padding (w = 16) and are never stored.
   // The two loops below stay written out: one template over the number of
   // row vectors (1 or 2, masked or not) measured 6% slower on bwdW1/32.
@@ -380,9 +401,9 @@ __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
     V acc0[4], acc1[4];
     for (int c = 0; c < 4; ++c) acc0[c] = acc1[c] = V(0.0f);
     const float* b = t.b;
-    for (int seg = 0; seg < (t.a2 ? 2 : 1); ++seg) {  // t.a2: the second segment of K
-      const float* a = (seg ? t.a2 : t.a) + i0;
-      for (int k = 0, count = seg ? t.kc - t.kc1 : kc_first; k < count; ++k) {
+    for (int seg = 0; seg < k_segments(t); ++seg) {
+      const float* a = segment_a(t, seg) + i0;
+      for (int k = 0, count = segment_kc(t, seg); k < count; ++k) {
         const V a0 = V::load_unaligned(a), a1 = V::load_unaligned(a + 16);
 #pragma GCC unroll 4
         for (int c = 0; c < 4; ++c) {
@@ -403,9 +424,9 @@ __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
     V acc[4];
     for (int c = 0; c < 4; ++c) acc[c] = V(0.0f);
     const float* b = t.b;
-    for (int seg = 0; seg < (t.a2 ? 2 : 1); ++seg) {
-      const float* a = (seg ? t.a2 : t.a) + i0;
-      for (int k = 0, count = seg ? t.kc - t.kc1 : kc_first; k < count; ++k) {
+    for (int seg = 0; seg < k_segments(t); ++seg) {
+      const float* a = segment_a(t, seg) + i0;
+      for (int k = 0, count = segment_kc(t, seg); k < count; ++k) {
         const V a0 = load_n<A>(a, rows);
 #pragma GCC unroll 4
         for (int c = 0; c < 4; ++c) acc[c] = fma_bcast<A>(b + c, a0, acc[c]);
@@ -476,26 +497,9 @@ __attribute__((noinline)) void f32_gemm_nn_tail(const TileArgs& t) {
 // small A^T is packed: no transposing pack of B (15% of that GEMM). One tile:
 // t.mr <= 8 rows of B (= columns j of C) at t.a + r * t.rs_a, t.nr <= 32
 // rows of A (= rows of C), B' = the packed A^T panel (kc rows of 32 floats).
-// The epilogue (bias[j], activation) runs on C^T's registers, then each
-// 8 x 16 block is transposed in registers and stored 8 floats per row of C.
-inline void transpose8x8_regs(__m256 (&r)[8]) {
-  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-  const __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  const __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  const __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  const __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  r[0] = _mm256_permute2f128_ps(s0, s4, 0x20);
-  r[1] = _mm256_permute2f128_ps(s1, s5, 0x20);
-  r[2] = _mm256_permute2f128_ps(s2, s6, 0x20);
-  r[3] = _mm256_permute2f128_ps(s3, s7, 0x20);
-  r[4] = _mm256_permute2f128_ps(s0, s4, 0x31);
-  r[5] = _mm256_permute2f128_ps(s1, s5, 0x31);
-  r[6] = _mm256_permute2f128_ps(s2, s6, 0x31);
-  r[7] = _mm256_permute2f128_ps(s3, s7, 0x31);
-}
+// The epilogue (bias[j], activation, or sigmoid + BCE) runs on C^T (a stack
+// copy of the accumulators), then each 8 x 8 block is transposed in
+// registers and stored 8 floats per row of C.
 
 // The fused loss of tile_tc: buf holds C^T (buf[r][i] = C[i][r] before bias)
 // and receives dz; the tile's BCE sum goes to *t.bce_sum.
@@ -627,26 +631,10 @@ __attribute__((noinline)) void f32_gemm_tile_tc(const TileArgs& t) {
 #if defined(__AVX__)
 // dst rows q = 0..7 (stride ld_dst) <- column q of the 8x8 block at src (stride ld_src).
 inline void transpose8x8(const float* src, std::ptrdiff_t ld_src, float* dst, std::ptrdiff_t ld_dst) {
-  __m256 r0 = _mm256_loadu_ps(src + 0 * ld_src), r1 = _mm256_loadu_ps(src + 1 * ld_src);
-  __m256 r2 = _mm256_loadu_ps(src + 2 * ld_src), r3 = _mm256_loadu_ps(src + 3 * ld_src);
-  __m256 r4 = _mm256_loadu_ps(src + 4 * ld_src), r5 = _mm256_loadu_ps(src + 5 * ld_src);
-  __m256 r6 = _mm256_loadu_ps(src + 6 * ld_src), r7 = _mm256_loadu_ps(src + 7 * ld_src);
-  __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
-  __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
-  __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
-  __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
-  __m256 s0 = _mm256_shuffle_ps(t0, t2, 0x44), s1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-  __m256 s2 = _mm256_shuffle_ps(t1, t3, 0x44), s3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-  __m256 s4 = _mm256_shuffle_ps(t4, t6, 0x44), s5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-  __m256 s6 = _mm256_shuffle_ps(t5, t7, 0x44), s7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-  _mm256_storeu_ps(dst + 0 * ld_dst, _mm256_permute2f128_ps(s0, s4, 0x20));
-  _mm256_storeu_ps(dst + 1 * ld_dst, _mm256_permute2f128_ps(s1, s5, 0x20));
-  _mm256_storeu_ps(dst + 2 * ld_dst, _mm256_permute2f128_ps(s2, s6, 0x20));
-  _mm256_storeu_ps(dst + 3 * ld_dst, _mm256_permute2f128_ps(s3, s7, 0x20));
-  _mm256_storeu_ps(dst + 4 * ld_dst, _mm256_permute2f128_ps(s0, s4, 0x31));
-  _mm256_storeu_ps(dst + 5 * ld_dst, _mm256_permute2f128_ps(s1, s5, 0x31));
-  _mm256_storeu_ps(dst + 6 * ld_dst, _mm256_permute2f128_ps(s2, s6, 0x31));
-  _mm256_storeu_ps(dst + 7 * ld_dst, _mm256_permute2f128_ps(s3, s7, 0x31));
+  __m256 r[8];
+  for (int q = 0; q < 8; ++q) r[q] = _mm256_loadu_ps(src + q * ld_src);
+  transpose8x8_regs(r);
+  for (int q = 0; q < 8; ++q) _mm256_storeu_ps(dst + q * ld_dst, r[q]);
 }
 #endif
 
@@ -659,8 +647,7 @@ void pack_b(const PackArgs& p) {
   for (int j0 = 0; j0 < p.nc; j0 += NR) {
     const int nrp = imin(NR, p.nc - j0);
     const int w = (nrp + W - 1) / W * W;
-    float* dst = p.dst + static_cast<std::ptrdiff_t>(j0) * (p.panel_kc ? p.panel_kc : p.kc) +
-                 static_cast<std::ptrdiff_t>(p.k0) * w;
+    float* dst = p.panel(j0, w);
     if (p.op == Op::N) {
       const float* src = p.b + j0;
       for (int k = 0; k < p.kc; ++k) {

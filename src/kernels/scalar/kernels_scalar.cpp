@@ -39,13 +39,14 @@ void tile_rows(const TileArgs& t, std::ptrdiff_t ldb) {
     for (int j0 = 0; j0 < t.nr; j0 += T.nv) {
       const int nr = t.nr - j0 < T.nv ? t.nr - j0 : T.nv;
       float acc[T.mr][T.nv] = {};
-      for (int k = 0; k < t.kc; ++k) {
-        const float* b = t.b + k * ldb + j0;
-        const float* ak = t.a2 && k >= t.kc1 ? t.a2 + (k - t.kc1) * t.cs_a : t.a + k * t.cs_a;
-        for (int r = 0; r < mr; ++r) {
-          const float a = ak[(r0 + r) * t.rs_a];
-          for (int j = 0; j < nr; ++j) acc[r][j] += a * b[j];
-        }
+      const float* b = t.b + j0;
+      for (int s = 0; s < k_segments(t); ++s) {
+        const float* ak = segment_a(t, s);
+        for (int k = 0; k < segment_kc(t, s); ++k, ak += t.cs_a, b += ldb)
+          for (int r = 0; r < mr; ++r) {
+            const float a = ak[(r0 + r) * t.rs_a];
+            for (int j = 0; j < nr; ++j) acc[r][j] += a * b[j];
+          }
       }
       for (int r = 0; r < mr; ++r) finish_row(t, r0 + r, j0, nr, acc[r]);
     }
@@ -85,8 +86,7 @@ void pack_b(const PackArgs& p) {
   const int nr = T.nv;
   for (int j0 = 0; j0 < p.nc; j0 += nr) {
     const int w = p.nc - j0 < nr ? p.nc - j0 : nr;
-    float* dst = p.dst + static_cast<std::ptrdiff_t>(j0) * (p.panel_kc ? p.panel_kc : p.kc) +
-                 static_cast<std::ptrdiff_t>(p.k0) * w;
+    float* dst = p.panel(j0, w);
     for (int k = 0; k < p.kc; ++k)
       for (int j = 0; j < w; ++j)
         dst[k * w + j] = p.op == Op::N ? p.b[k * p.ldb + j0 + j] : p.b[(j0 + j) * p.ldb + k];
