@@ -160,7 +160,7 @@ Status load_fashion_mnist(const char* dir, int limit, Dataset* out, Error* err) 
   const int valid = out->train_file.count - Dataset::kTrainSplit;
   out->train_rows = limit > 0 && limit < Dataset::kTrainSplit ? limit : Dataset::kTrainSplit;
   out->valid_rows = limit > 0 && limit < valid ? limit : valid;
-  const std::size_t valid_pixels = static_cast<std::size_t>(out->valid_rows) * 784;
+  const std::size_t valid_pixels = static_cast<std::size_t>(out->valid_rows) * static_cast<std::size_t>(out->train_file.width());
   out->valid_pixels.assign(valid_pixels, 0.0f);
   pixels_to_floats(out->train_file.byte_view(Dataset::kTrainSplit).data, valid_pixels, out->valid_pixels.data());
   return Status::ok;
