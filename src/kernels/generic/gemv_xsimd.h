@@ -25,40 +25,6 @@
 
 namespace mote::kernels::MOTE_KERNEL_TU {
 
-// Loads of the first n lanes, n in [1, W): the mask is built once per call
-// (load_n tests n == W and rebuilds it at every load: ~15% of the NT kernel).
-template <class A>
-struct TailLoad {
-  int n;
-#if defined(__AVX512F__)
-  __mmask16 k16 = 0;
-#endif
-#if defined(__AVX__)
-  __m256i m8{};
-#endif
-  explicit TailLoad(int lanes) : n(lanes) {
-    constexpr int W = static_cast<int>(vf<A>::size);
-#if defined(__AVX512F__)
-    if constexpr (W == 16) k16 = static_cast<__mmask16>((1u << lanes) - 1u);
-#endif
-#if defined(__AVX__)
-    if constexpr (W == 8) m8 = _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-#endif
-    (void)W;
-  }
-  vf<A> operator()(const float* p) const {
-    constexpr int W = static_cast<int>(vf<A>::size);
-#if defined(__AVX512F__)
-    if constexpr (W == 16) return vf<A>(_mm512_maskz_loadu_ps(k16, p));
-#endif
-#if defined(__AVX__)
-    if constexpr (W == 8) return vf<A>(_mm256_maskload_ps(p, m8));
-#endif
-    (void)W;
-    return load_n<A>(p, n);
-  }
-};
-
 // NT: software prefetch of B whole rows ahead, ~2 KB (one prefetch per vector
 // loaded). Measured on Zen 4 with B in L2: fwd4/1 3.45 -> 3.05 us (distances
 // of 1 and 4 KB: 3.10 us); the same in the NN kernel gained nothing.
@@ -86,12 +52,7 @@ __attribute__((noinline)) void f32_gemv_nn_block(const TileArgs& t) {
   constexpr int W = static_cast<int>(V::size);
   const int tail = Tail ? t.nr - (NV - 1) * W : W;
   const TailLoad<A> load_tail(Tail ? tail : 1);
-  const auto load_b = [&](const float* row, int v) {
-    if constexpr (Tail)
-      return v == NV - 1 ? load_tail(row + v * W) : V::load_unaligned(row + v * W);
-    else
-      return V::load_unaligned(row + v * W);
-  };
+  const auto load_b = [&](const float* row, int v) { return load_row<A, NV, Tail>(row, v, load_tail); };
   V acc[U][NV];
 #pragma GCC unroll 4
   for (int u = 0; u < U; ++u)

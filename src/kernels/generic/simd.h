@@ -42,6 +42,50 @@ inline vf<A> load_n(const float* p, int n) {
   return vf<A>::load_aligned(tmp);
 }
 
+// Loads of the first n lanes, n in [1, W]: the mask is built once per call
+// (load_n tests n == W and rebuilds it at every load: ~15% of the NT
+// GEMV kernel; fwd2's broadcast tile reloaded the mask every k).
+template <class A>
+struct TailLoad {
+  int n;
+#if defined(__AVX512F__)
+  __mmask16 k16 = 0;
+#endif
+#if defined(__AVX__)
+  __m256i m8{};
+#endif
+  explicit TailLoad(int lanes) : n(lanes) {
+    constexpr int W = static_cast<int>(vf<A>::size);
+#if defined(__AVX512F__)
+    if constexpr (W == 16) k16 = static_cast<__mmask16>((1u << lanes) - 1u);
+#endif
+#if defined(__AVX__)
+    if constexpr (W == 8) m8 = _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+#endif
+    (void)W;
+  }
+  vf<A> operator()(const float* p) const {
+    constexpr int W = static_cast<int>(vf<A>::size);
+#if defined(__AVX512F__)
+    if constexpr (W == 16) return vf<A>(_mm512_maskz_loadu_ps(k16, p));
+#endif
+#if defined(__AVX__)
+    if constexpr (W == 8) return vf<A>(_mm256_maskload_ps(p, m8));
+#endif
+    (void)W;
+    return load_n<A>(p, n);
+  }
+};
+
+// Vector v of a row of NV vectors, the last one through `tail` when Tail.
+template <class A, int NV, bool Tail>
+inline vf<A> load_row(const float* row, int v, const TailLoad<A>& tail) {
+  constexpr int W = static_cast<int>(vf<A>::size);
+  if constexpr (Tail)
+    if (v == NV - 1) return tail(row + v * W);
+  return vf<A>::load_unaligned(row + v * W);
+}
+
 template <class A>
 inline void store_n(float* p, vf<A> x, int n) {
   constexpr int W = static_cast<int>(vf<A>::size);
