@@ -67,6 +67,9 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
   // rows continuing in the same panel.
   const float* b = t.b;
   const auto k_loop = [&](auto ap, auto at, auto embed, int count) {
+    // Two k-steps per iteration: fwd2 at batch 32 (K = 100, 16 FMAs per
+    // k) -2.4%; four measure the same as two.
+#pragma GCC unroll 2
     for (int k = 0; k < count; ++k) {
       V bv[NV];
 #pragma GCC unroll 8
