@@ -299,7 +299,8 @@ TEST_CASE("gemm: small shapes 1..10 around the tiles, every layout and epilogue"
 TEST_CASE("gemm: 2^k and 2^k +- 1, m < MR, n > NR, strided") {
   std::vector<Case> cases;
   const Op ops[3][2] = {{Op::N, Op::N}, {Op::N, Op::T}, {Op::T, Op::N}};
-  const int ms[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65};
+  // 257 rows: NN/TN packed (up to 256 rows they read a B this small in place).
+  const int ms[] = {1, 3, 7, 8, 9, 15, 16, 17, 31, 33, 64, 65, 257};
   const int ns[] = {1, 5, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 63, 65, 97, 129};
   const int ks[] = {1, 4, 15, 16, 17, 33, 64};
   int e = 0, i = 0;
@@ -335,6 +336,13 @@ TEST_CASE("gemm: k around KC and NC blocks") {
       cs.epilogue = e++ % kNumEpilogues;
       cases.push_back(cs);
     }
+  // 65..256 rows with op(B) beyond 128 Ki floats: NN/TN packed, K and N in blocks.
+  for (const auto& op : ops) {
+    Case cs{70, 385, 513, op[0], op[1]};
+    cs.accumulate = true;
+    cs.epilogue = e++ % kNumEpilogues;
+    cases.push_back(cs);
+  }
   CHECK(run_sweep(cases) == 0);
 }
 
@@ -357,10 +365,11 @@ TEST_CASE("gemm: batch 1 (GEMV kernels): k over several register chunks, n over 
 
 TEST_CASE("gemm: weight-gradient tails, n = 48j + 1..4 with A^T, every row remainder") {
   // AVX-512 runs these last columns on the row-vector tail kernel (32 and
-  // 16 rows per step, then a masked remainder), only without an epilogue.
+  // 16 rows per step, then a masked remainder), only without an epilogue,
+  // in the packed nest: above 256 rows for a B this small (66: in place).
   std::vector<Case> cases;
   int i = 0;
-  for (int m : {65, 66, 77, 79, 96, 100, 129, 784})
+  for (int m : {66, 257, 258, 269, 271, 288, 292, 321, 784})
     for (int n : {49, 50, 51, 52, 100, 148})
       for (int k : {1, 7, 32}) {
         Case cs{m, n, k, Op::T, Op::N};
@@ -378,13 +387,13 @@ TEST_CASE("gemm: NN products with n = 48j + 1..4: the dot-product tail, every ep
   // AVX-512 computes the last <= 4 columns of an NN product as dot products
   // on a transposed copy of those columns, 1024 values of k at a time
   // (k = 1025, 2100: C re-read between chunks, epilogue on the last); above
-  // 64 rows the packed nest computes the other columns.
+  // 256 rows the packed nest computes the other columns.
   std::vector<Case> cases;
   int i = 0;
-  for (int m : {2, 3, 5, 8, 13, 32, 64, 65, 256})
+  for (int m : {2, 3, 5, 8, 13, 32, 64, 65, 257})
     for (int n : {1, 4, 49, 50, 52, 100})
       for (int k : {1, 3, 5, 17, 784, 1025, 2100}) {
-        if (m > 64 && (k == 3 || k == 17 || k == 2100 || (m == 256 && k == 1025))) continue;
+        if (m > 64 && (k == 3 || k == 17 || k == 2100 || (m == 257 && k == 1025))) continue;
         cases.push_back(varied({m, n, k, Op::N, Op::N}, i++));
       }
   CHECK(run_sweep(cases) == 0);

@@ -121,8 +121,19 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   }
 }
 
-// Up to this many rows, NN/TN products read B in place (run_with).
+// NN/TN products read B in place (run_with) up to kDirectRowsNN rows of C,
+// and up to kDirectRowsL2 rows while op(B) fits kDirectBFloats (512 KB, half
+// of Zen 4's 1 MB L2): packing such a B only aligns its rows, which measured
+// slower than the copy costs (fwd1 at batch 256, B 784 x 100: 360.7 -> 347.1
+// us in place; bwdW2 at batch 32 and 256, m = 100: -3%). With more rows the
+// packed path's TN tail kernel pays (bwdW1, m = 784: 6% faster packed).
 constexpr int kDirectRowsNN = 64;
+constexpr int kDirectRowsL2 = 256;
+constexpr std::size_t kDirectBFloats = 128 * 1024;
+inline bool nn_tn_in_place(const GemmProblem& p) {
+  return p.m <= kDirectRowsNN ||
+         (p.m <= kDirectRowsL2 && static_cast<std::size_t>(p.k) * static_cast<std::size_t>(p.n) <= kDirectBFloats);
+}
 
 #if MOTE_GEMM_PACKING
 // A packed B block up to this size stays in L1 (32 KB on Zen 4 and most cores).
@@ -321,10 +332,9 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
   if (p.m <= 0 || p.n <= 0) return;
 #if MOTE_GEMM_PACKING
   // Packing op(B) pays when B is transposed (the direct NT path is a dot
-  // product per element) or when enough row tiles reuse the packed panels;
-  // up to kDirectRowsNN rows, NN/TN read B in place (measured: fwd1 at batch
-  // 32 is ~10% faster unpacked, fwd2/bwdW2 at 256 ~5% faster packed).
-  const bool pack = p.op_b == Op::T ? p.m > kGemmSmallBatch : p.m > kDirectRowsNN;
+  // product per element) or when enough row tiles reuse the packed panels
+  // (nn_tn_in_place: fwd1 at batch 32 ~10% faster unpacked).
+  const bool pack = p.op_b == Op::T ? p.m > kGemmSmallBatch : !nn_tn_in_place(p);
   if (pack && p.k > 0 && scratch != nullptr) {
     if (run_transposed_c(ks, p, scratch, scratch_floats)) return;
     // The packed nest leaves an NN product's last <= 4 columns to the tail

@@ -7,11 +7,12 @@
 //   gemm::run(p, scratch, scratch_floats);
 //
 // Paths (the loop nest is in gemm.cpp, the microkernels in kernels/):
-//   packed  NT with m > kGemmSmallBatch, NN/TN with m > 64, and the scratch
+//   packed  NT with m > kGemmSmallBatch, NN/TN with m > 64 unless op(B) fits
+//           512 KB and m <= 256 (gemm.cpp: nn_tn_in_place), and the scratch
 //           holds a KC x NR panel: BLIS loops JC / PC / IC / JR / IR, op(B)
 //           packed into the scratch per (JC, PC) block, A read in place by
 //           the microkernel.
-//   direct  batches 1..8, NN/TN up to 64 rows, or no scratch
+//   direct  batches 1..8, NN/TN up to 64 rows (256 with a B in L2), or no scratch
 //           (MOTE_GEMM_PACKING=0): op(B) read in place, whole K per tile,
 //           NN/TN by broadcast tiles, NT by dot-product tiles.
 // The kernel set is the best this CPU runs (xsimd::dispatch on x86) unless the
