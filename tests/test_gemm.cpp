@@ -383,6 +383,29 @@ TEST_CASE("gemm: weight-gradient tails, n = 48j + 1..4 with A^T, every row remai
   CHECK(run_sweep(cases) == 0);
 }
 
+TEST_CASE("gemm: weight gradients at batch 1..4 (A^T B, k <= 4): the rank-k update, every column block") {
+  // Without an epilogue these run as a rank-k update that streams C's rows
+  // (ger_tn: column blocks of 8 vectors, each row's partial last vector
+  // stored after the next row is loaded); k = 5 and the epilogue cases check
+  // the tile path beside it.
+  std::vector<Case> cases;
+  int i = 0;
+  for (int m : {1, 2, 7, 30, 100, 784})
+    for (int n : {1, 15, 16, 17, 30, 64, 100, 129, 130, 257, 784})
+      for (int k : {1, 2, 3, 4, 5}) {
+        if (m == 784 && n > 257) continue;
+        Case cs{m, n, k, Op::T, Op::N};
+        cs.accumulate = i % 2 == 0;
+        cs.pad_a = i % 3 == 0 ? 3 : 0;
+        cs.pad_b = i % 4 == 1 ? 5 : 0;
+        cs.pad_c = i % 5 == 2 ? 7 : 0;
+        cs.epilogue = i % 4 == 3 ? 1 + i % (kNumEpilogues - 1) : 0;
+        ++i;
+        cases.push_back(cs);
+      }
+  CHECK(run_sweep(cases) == 0);
+}
+
 TEST_CASE("gemm: NN products with n = 48j + 1..4: the dot-product tail, every epilogue, k over its chunks") {
   // AVX-512 computes the last <= 4 columns of an NN product as dot products
   // on a transposed copy of those columns, 1024 values of k at a time

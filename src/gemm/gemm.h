@@ -12,6 +12,8 @@
 //           holds a KC x NR panel: BLIS loops JC / PC / IC / JR / IR, op(B)
 //           packed into the scratch per (JC, PC) block, A read in place by
 //           the microkernel.
+//   rank-k  A^T B with k <= 4 and no epilogue (weight gradients at batch
+//           1..4): C's rows streamed once, B's k rows held in L1.
 //   direct  batches 1..8, NN/TN up to 64 rows (256 with a B in L2), or no scratch
 //           (MOTE_GEMM_PACKING=0): op(B) read in place, whole K per tile,
 //           NN/TN by broadcast tiles, NT by dot-product tiles.

@@ -127,6 +127,11 @@ struct IsaKernels {
   // or bias + sigmoid + BCE (t.bce_t); C written (not accumulated). nullptr
   // except on AVX-512.
   void (*tile_tc)(const TileArgs&);
+  // C (+)= A^T B with k in [1, 4] and no epilogue, the whole product in one
+  // call (t.mr = m, t.nr = n, t.kc = k, A^T's element (i, k) at a[i + k *
+  // cs_a], B rows ldb apart): a rank-k update streaming C's rows once (weight
+  // gradients at batch 1..4, generic/gemv_xsimd.h). nullptr in the scalar set.
+  void (*ger_tn)(const TileArgs&);
   void (*pack_b)(const PackArgs&);
   // Element-wise kernels of a training step.
   // BCE on a sigmoid output, one row: returns sum of -(t log pc + (1-t) log(1-pc)),

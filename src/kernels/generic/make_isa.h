@@ -52,6 +52,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     only.tn_tail,
                     only.nn_tail,
                     only.tc,
+                    &ger_tn<A>,
                     &pack_b<A, NV * W>,
                     &bce_sigmoid_row<A>,
                     &sgd<A>,
