@@ -369,7 +369,7 @@ TEST_CASE("gemm: weight-gradient tails, n = 48j + 1..4 with A^T, every row remai
   // in the packed nest: above 256 rows for a B this small (66: in place).
   std::vector<Case> cases;
   int i = 0;
-  for (int m : {66, 257, 258, 269, 271, 288, 292, 321, 784})
+  for (int m : {66, 257, 271, 288, 292, 784})  // remainders mod 32: 2, 1, 15, 0, 4, 16
     for (int n : {49, 50, 51, 52, 100, 148})
       for (int k : {1, 7, 32}) {
         Case cs{m, n, k, Op::T, Op::N};
@@ -393,7 +393,7 @@ TEST_CASE("gemm: weight gradients at batch 1..4 (A^T B, k <= 4): the rank-k upda
   for (int m : {1, 2, 7, 30, 100, 784})
     for (int n : {1, 15, 16, 17, 30, 64, 100, 129, 130, 257, 784})
       for (int k : {1, 2, 3, 4, 5}) {
-        if (m == 784 && n > 257) continue;
+        if (m == 784 && n != 100 && n != 257) continue;  // the model's row count, 1 and 3 column blocks
         Case cs{m, n, k, Op::T, Op::N};
         cs.accumulate = i % 2 == 0;
         cs.pad_a = i % 3 == 0 ? 3 : 0;
@@ -416,7 +416,7 @@ TEST_CASE("gemm: NN products with n = 48j + 1..4: the dot-product tail, every ep
   for (int m : {2, 3, 5, 8, 13, 32, 64, 65, 257})
     for (int n : {1, 4, 49, 50, 52, 100})
       for (int k : {1, 3, 5, 17, 784, 1025, 2100}) {
-        if (m > 64 && (k == 3 || k == 17 || k == 2100 || (m == 257 && k == 1025))) continue;
+        if (m > 64 && (k == 3 || k == 17 || k == 2100 || (m == 257 && k >= 784))) continue;
         cases.push_back(varied({m, n, k, Op::N, Op::N}, i++));
       }
   CHECK(run_sweep(cases) == 0);
