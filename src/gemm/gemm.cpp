@@ -75,16 +75,15 @@ int run_nn_tail(const IsaKernels& ks, const GemmProblem& p) {
   return tail;
 }
 
-// A^T B with k <= kGerMaxK and no epilogue (weight gradients at batch 1..4)
-// as a rank-k update: C's rows streamed once (bwdW1 at batch 1: 9.8 -> 5.0 us;
-// generic/gemv_xsimd.h, ger_tn).
+// A^T B with k <= kernels::kGerMaxK and no epilogue (weight gradients at
+// batch 1..4) as a rank-k update: C's rows streamed once (bwdW1 at batch 1:
+// 9.8 -> 5.0 us; generic/gemv_xsimd.h, ger_tn).
 // Not inlined, as run_nn_tail: its TileArgs stays out of run_with's frame.
-constexpr int kGerMaxK = 4;
 #if defined(__GNUC__)
 __attribute__((noinline))
 #endif
 bool run_ger(const IsaKernels& ks, const GemmProblem& p) {
-  if (ks.ger_tn == nullptr || p.op_a != Op::T || p.op_b != Op::N || p.k < 1 || p.k > kGerMaxK || !plain(p))
+  if (ks.ger_tn == nullptr || p.op_a != Op::T || p.op_b != Op::N || p.k < 1 || p.k > kernels::kGerMaxK || !plain(p))
     return false;
   TileArgs t = tile_base(p);  // op(A) = A^T: cs_a = lda
   t.mr = p.m;
@@ -145,6 +144,7 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   }
 }
 
+#if MOTE_GEMM_PACKING
 // NN/TN products read B in place (run_with) up to kDirectRowsNN rows of C,
 // and up to kDirectRowsL2 rows while op(B) fits kDirectBFloats (512 KB, half
 // of Zen 4's 1 MB L2): packing such a B only aligns its rows, which measured
@@ -159,7 +159,6 @@ inline bool nn_tn_in_place(const GemmProblem& p) {
          (p.m <= kDirectRowsL2 && static_cast<std::size_t>(p.k) * static_cast<std::size_t>(p.n) <= kDirectBFloats);
 }
 
-#if MOTE_GEMM_PACKING
 // A packed B block up to this size stays in L1 (32 KB on Zen 4 and most cores).
 constexpr std::size_t kL1BlockFloats = 4096;
 

@@ -98,6 +98,9 @@ struct PackArgs {
   }
 };
 
+// The largest k ger_tn takes (at k = 5 the broadcast tile is faster again).
+inline constexpr int kGerMaxK = 4;
+
 struct IsaKernels {
   const char* name;  // "scalar", "avx2", "avx512", "neon", "neon64"
   int simd_width;    // floats per vector
@@ -127,7 +130,7 @@ struct IsaKernels {
   // or bias + sigmoid + BCE (t.bce_t); C written (not accumulated). nullptr
   // except on AVX-512.
   void (*tile_tc)(const TileArgs&);
-  // C (+)= A^T B with k in [1, 4] and no epilogue, the whole product in one
+  // C (+)= A^T B with k in [1, kGerMaxK] and no epilogue, the whole product in one
   // call (t.mr = m, t.nr = n, t.kc = k, A^T's element (i, k) at a[i + k *
   // cs_a], B rows ldb apart): a rank-k update streaming C's rows once (weight
   // gradients at batch 1..4, generic/gemv_xsimd.h). nullptr in the scalar set.

@@ -225,12 +225,11 @@ void gemv_nt(const TileArgs& t) {
 // accumulator. Zen 4, AVX-512, medians of 5: bwdW1 at batch 1 9.8 -> 5.0 us,
 // bwdW2 0.30 -> 0.25 us; a tied training step at batch 1 39.6 -> 29.0 us, at
 // batch 4 79.6 -> 72.9 us. At k = 5 the tile is faster again (100 x 784).
-template <class A>
 constexpr int kGerBlockVectors = 8;  // vectors per column block
 
 template <class A, int K, int NV>
 __attribute__((noinline)) void f32_ger_tn_block(const TileArgs& t, int j0, int nc,
-                                                const float (&bblk)[4][kGerBlockVectors<A> * vf<A>::size]) {
+                                                const float (&bblk)[kGerMaxK][kGerBlockVectors * vf<A>::size]) {
   using V = vf<A>;
   constexpr int W = static_cast<int>(V::size);
   const int n_last = nc - (NV - 1) * W;  // 1..W lanes
@@ -241,8 +240,7 @@ __attribute__((noinline)) void f32_ger_tn_block(const TileArgs& t, int j0, int n
   const bool load_c = t.load_c;
   const auto load_row_c = [&](const float* row, V (&x)[NV]) {
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v)
-      x[v] = !load_c ? V(0.0f) : v == NV - 1 ? last(row + v * W) : V::load_unaligned(row + v * W);
+    for (int v = 0; v < NV; ++v) x[v] = load_c ? load_row<A, NV, true>(row, v, last) : V(0.0f);
   };
   V cur[NV];
   load_row_c(c, cur);
@@ -270,22 +268,23 @@ __attribute__((noinline)) void f32_ger_tn_block(const TileArgs& t, int j0, int n
 
 template <class A, int K, int NV>
 inline void ger_tn_pick(const TileArgs& t, int j0, int nc, int nv,
-                        const float (&bblk)[4][kGerBlockVectors<A> * vf<A>::size]) {
+                        const float (&bblk)[kGerMaxK][kGerBlockVectors * vf<A>::size]) {
   if constexpr (NV > 1) {
     if (nv < NV) return ger_tn_pick<A, K, NV - 1>(t, j0, nc, nv, bblk);
   }
   f32_ger_tn_block<A, K, NV>(t, j0, nc, bblk);
 }
 
-// t: the whole product (t.mr = m, t.nr = n, t.kc = k in [1, 4], op(A) = A^T
+// t: the whole product (t.mr = m, t.nr = n, t.kc = k in [1, kGerMaxK], op(A) = A^T
 // with element (i, k) at a[i + k * cs_a], B rows ldb apart, no epilogue).
 template <class A>
 void ger_tn(const TileArgs& t) {
   using V = vf<A>;
   constexpr int W = static_cast<int>(V::size);
-  constexpr int BV = kGerBlockVectors<A>;
-  alignas(64) float bblk[4][BV * W];
-  const int kc = imin(t.kc, 4);
+  constexpr int BV = kGerBlockVectors;
+  static_assert(kGerMaxK == 4, "one case per k below");
+  alignas(64) float bblk[kGerMaxK][BV * W];
+  const int kc = imin(t.kc, kGerMaxK);
   for (int j0 = 0; j0 < t.nr; j0 += BV * W) {
     const int nc = imin(BV * W, t.nr - j0);
     const int nv = (nc + W - 1) / W;
