@@ -364,9 +364,10 @@ TEST_CASE("gemm: batch 1 (GEMV kernels): k over several register chunks, n over 
 }
 
 TEST_CASE("gemm: weight-gradient tails, n = 48j + 1..4 with A^T, every row remainder") {
-  // AVX-512 runs these last columns on the row-vector tail kernel (32 and
-  // 16 rows per step, then a masked remainder), only without an epilogue,
-  // in the packed nest: above 256 rows for a B this small (66: in place).
+  // AVX-512 and AVX2 (NR 48 and 16: both leave 1..4 columns here) run these
+  // last columns on the row-vector tail kernel (2 row vectors per step, then
+  // a masked remainder), only without an epilogue, in the packed nest: above
+  // 256 rows for a B this small (66: in place).
   std::vector<Case> cases;
   int i = 0;
   for (int m : {66, 257, 271, 288, 292, 784})  // remainders mod 32: 2, 1, 15, 0, 4, 16
@@ -407,7 +408,7 @@ TEST_CASE("gemm: weight gradients at batch 1..4 (A^T B, k <= 4): the rank-k upda
 }
 
 TEST_CASE("gemm: NN products with n = 48j + 1..4: the dot-product tail, every epilogue, k over its chunks") {
-  // AVX-512 computes the last <= 4 columns of an NN product as dot products
+  // AVX-512 and AVX2 compute the last <= 4 columns of an NN product as dot products
   // on a transposed copy of those columns, 1024 values of k at a time
   // (k = 1025, 2100: C re-read between chunks, epilogue on the last); above
   // 256 rows the packed nest computes the other columns.

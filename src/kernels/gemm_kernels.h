@@ -117,12 +117,12 @@ struct IsaKernels {
   void (*gemv_nt)(const TileArgs&);
   // op(A) = A^T, the last nr <= 4 columns of a packed panel, rows along the
   // vector, no epilogue (weight gradients with n = 100); nullptr where the
-  // broadcast tile is as good (every set but AVX-512).
+  // broadcast tile is as good (every set but AVX2 and AVX-512).
   void (*tile_tn_tail)(const TileArgs&);
   // op(A) = A and op(B) = B in place, the last nr <= 4 columns (t.b, C and
   // the epilogue offset to them), all t.mr rows and the whole K in one call,
   // any epilogue: dot products along k on a transposed copy of the columns
-  // (x W with n = 100 at batch <= 64). nullptr except on AVX-512.
+  // (x W with n = 100). nullptr except on AVX2 and AVX-512.
   void (*tile_nn_tail)(const TileArgs&);
   // C = A * B^T for <= 32 rows of A, computed as C^T = B * A^T and stored
   // transposed: t.mr <= 8 rows of B read in place (the output columns),

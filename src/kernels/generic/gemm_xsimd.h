@@ -353,16 +353,22 @@ void tile_dot(const TileArgs& t) {
   f32_gemm_dot_tile<A, M, NJ>(t);
 }
 
-// ------------------------------------------------------------ TN narrow tail (AVX-512)
-#if defined(__AVX512F__)
+// ------------------------------------------------------------ TN narrow tail (AVX2, AVX-512)
+#if defined(__AVX2__)
 // C[mr x nr] (+)= op(A) * B for the last nr <= 4 columns of a weight
-// gradient (n = 100 = 2 x 48 + 4), no epilogue. With op(A) = A^T the mr rows
-// of one k are contiguous (rs_a = 1), so the rows go along the vector and the
-// nr columns are broadcasts: a zmm FMA does 16 rows x 1 column, where the
-// broadcast tile did 8 rows x 4 columns on 8-lane ymm FMAs (half the lanes
-// idle). B: kc rows t.ldb apart (the packed panel). The 4 x 16 block of each
-// row vector is transposed in registers and stored 4 floats per row.
-template <class A>
+// gradient (n = 100 = 6 x 16 + 4 on AVX2, 2 x 48 + 4 on AVX-512), no
+// epilogue. With op(A) = A^T the mr rows of one k are contiguous (rs_a = 1),
+// so the rows go along the vector and the nr columns are broadcasts: a
+// vector FMA does W rows x 1 column, where the broadcast tile spent a
+// half-empty vector (4 of W lanes) and a broadcast load per row and k.
+// B: kc rows t.ldb apart (the packed panel). The 4 x W block of each row
+// vector is transposed in registers and stored 4 floats per row.
+inline void tn_tail_row4(const TileArgs& t, __m128 v, int row, __m128i cmask) {
+  float* c = t.c + static_cast<std::ptrdiff_t>(row) * t.ldc;
+  if (t.load_c) v = _mm_add_ps(v, _mm_maskload_ps(c, cmask));
+  _mm_maskstore_ps(c, cmask, v);
+}
+#if defined(__AVX512F__)
 inline void tn_tail_store(const TileArgs& t, const __m512 (&acc)[4], int row0, int rows, __m128i cmask) {
   const __m512 t0 = _mm512_unpacklo_ps(acc[0], acc[1]), t1 = _mm512_unpackhi_ps(acc[0], acc[1]);
   const __m512 t2 = _mm512_unpacklo_ps(acc[2], acc[3]), t3 = _mm512_unpackhi_ps(acc[2], acc[3]);
@@ -378,30 +384,40 @@ inline void tn_tail_store(const TileArgs& t, const __m512 (&acc)[4], int row0, i
       case 2: v = _mm512_extractf32x4_ps(r[q], 2); break;
       default: v = _mm512_extractf32x4_ps(r[q], 3); break;
     }
-    float* c = t.c + static_cast<std::ptrdiff_t>(row0 + i) * t.ldc;
-    if (t.load_c) v = _mm_add_ps(v, _mm_maskload_ps(c, cmask));
-    _mm_maskstore_ps(c, cmask, v);
+    tn_tail_row4(t, v, row0 + i, cmask);
   }
+}
+#endif
+inline void tn_tail_store(const TileArgs& t, const __m256 (&acc)[4], int row0, int rows, __m128i cmask) {
+  __m128 lo[4], hi[4];  // rows 0..3 and 4..7 of the 8 x 4 block
+  for (int c = 0; c < 4; ++c) {
+    lo[c] = _mm256_castps256_ps128(acc[c]);
+    hi[c] = _mm256_extractf128_ps(acc[c], 1);
+  }
+  _MM_TRANSPOSE4_PS(lo[0], lo[1], lo[2], lo[3]);
+  _MM_TRANSPOSE4_PS(hi[0], hi[1], hi[2], hi[3]);
+  for (int i = 0; i < rows; ++i) tn_tail_row4(t, i < 4 ? lo[i] : hi[i - 4], row0 + i, cmask);
 }
 
 template <class A>
 __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
   using V = vf<A>;
-  static_assert(V::size == 16, "AVX-512 only");
+  using R = typename V::register_type;  // __m256 or __m512
+  constexpr int W = static_cast<int>(V::size);
   const __m128i cmask = _mm_cmpgt_epi32(_mm_set1_epi32(t.nr), _mm_setr_epi32(0, 1, 2, 3));
   const std::ptrdiff_t cs = t.cs_a, ldb = t.ldb;
-  // Columns nr..3 read the panel's zero padding (w = 16) and are never stored.
+  // Columns nr..3 read the panel's zero padding (w = W) and are never stored.
   // The two loops below stay written out: one template over the number of
-  // row vectors (1 or 2, masked or not) measured 6% slower on bwdW1/32.
+  // row vectors (1 or 2, masked or not) measured 6% slower on bwdW1/32 (Zen 4).
   int i0 = 0;
-  for (; i0 + 32 <= t.mr; i0 += 32) {  // two row vectors: 8 independent FMA chains
+  for (; i0 + 2 * W <= t.mr; i0 += 2 * W) {  // two row vectors: 8 independent FMA chains
     V acc0[4], acc1[4];
     for (int c = 0; c < 4; ++c) acc0[c] = acc1[c] = V(0.0f);
     const float* b = t.b;
     for (int seg = 0; seg < k_segments(t); ++seg) {
       const float* a = segment_a(t, seg) + i0;
       for (int k = 0, count = segment_kc(t, seg); k < count; ++k) {
-        const V a0 = V::load_unaligned(a), a1 = V::load_unaligned(a + 16);
+        const V a0 = V::load_unaligned(a), a1 = V::load_unaligned(a + W);
 #pragma GCC unroll 4
         for (int c = 0; c < 4; ++c) {
           acc0[c] = fma_bcast<A>(b + c, a0, acc0[c]);
@@ -411,13 +427,13 @@ __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
         b += ldb;
       }
     }
-    const __m512 s0[4] = {acc0[0], acc0[1], acc0[2], acc0[3]};
-    const __m512 s1[4] = {acc1[0], acc1[1], acc1[2], acc1[3]};
-    tn_tail_store<A>(t, s0, i0, 16, cmask);
-    tn_tail_store<A>(t, s1, i0 + 16, 16, cmask);
+    const R s0[4] = {acc0[0], acc0[1], acc0[2], acc0[3]};
+    const R s1[4] = {acc1[0], acc1[1], acc1[2], acc1[3]};
+    tn_tail_store(t, s0, i0, W, cmask);
+    tn_tail_store(t, s1, i0 + W, W, cmask);
   }
-  for (; i0 < t.mr; i0 += 16) {  // the last rows, one (masked) row vector
-    const int rows = imin(16, t.mr - i0);
+  for (; i0 < t.mr; i0 += W) {  // the last rows, one (masked) row vector
+    const int rows = imin(W, t.mr - i0);
     V acc[4];
     for (int c = 0; c < 4; ++c) acc[c] = V(0.0f);
     const float* b = t.b;
@@ -431,36 +447,38 @@ __attribute__((noinline)) void f32_gemm_tn_tail(const TileArgs& t) {
         b += ldb;
       }
     }
-    const __m512 s[4] = {acc[0], acc[1], acc[2], acc[3]};
-    tn_tail_store<A>(t, s, i0, rows, cmask);
+    const R s[4] = {acc[0], acc[1], acc[2], acc[3]};
+    tn_tail_store(t, s, i0, rows, cmask);
   }
 }
 #endif
 
-// ------------------------------------------------------------ NN narrow tail (AVX-512)
-#if defined(__AVX512F__)
-// C[mr x nr] (+)= A * B for the last nr <= 4 columns of an unpacked NN
-// product (x W with n = 100 = 2 x 48 + 4 at batch <= 64), any epilogue. A
-// (op N) rows contiguous along k; B read in place, row k at b + k * ldb. The
-// broadcast tile spends a ymm FMA (half the lanes idle) and a broadcast load
-// per row and k here; instead the nr columns are copied transposed to the
-// stack, KB values of k at a time, and each element of C is a dot product
-// along k on full zmm FMAs (f32_gemm_dot_tile with 4 x 4 accumulators).
+// ------------------------------------------------------------ NN narrow tail (AVX2, AVX-512)
+#if defined(__AVX2__)
+// C[mr x nr] (+)= A * B for the last nr <= 4 columns of an NN product (x W
+// with n = 100 = 6 x 16 + 4 on AVX2, 2 x 48 + 4 on AVX-512), any epilogue.
+// A (op N) rows contiguous along k; B read in place, row k at b + k * ldb.
+// The broadcast tile spends a vector FMA with 4 of its W lanes used and a
+// broadcast load per row and k here; instead the nr columns are copied
+// transposed to the stack, KB values of k at a time, and each element of C
+// is a dot product along k on full vectors (f32_gemm_dot_tile with DM x 4
+// accumulators: 4 x 4 of 32 zmm, 2 x 4 of 16 ymm).
 template <class A>
 __attribute__((noinline)) void f32_gemm_nn_tail(const TileArgs& t) {
-  static_assert(vf<A>::size == 16, "AVX-512 only");
+  constexpr int W = static_cast<int>(vf<A>::size);
+  constexpr int DM = W == 16 ? 4 : 2;
   constexpr int KB = 1024;
   alignas(64) float bt[4][KB];
-  const __mmask16 cols = static_cast<__mmask16>((1u << t.nr) - 1u);
+  const __m128i cols = _mm_cmpgt_epi32(_mm_set1_epi32(t.nr), _mm_setr_epi32(0, 1, 2, 3));
   for (int k0 = 0; k0 < t.kc; k0 += KB) {
     const int kb = imin(KB, t.kc - k0);
     const float* b = t.b + static_cast<std::ptrdiff_t>(k0) * t.ldb;
     int k = 0;
     for (; k + 4 <= kb; k += 4) {  // 4 rows of B -> 4 columns of bt; columns >= nr are zeros
-      __m128 r0 = _mm512_castps512_ps128(_mm512_maskz_loadu_ps(cols, b + (k + 0) * t.ldb));
-      __m128 r1 = _mm512_castps512_ps128(_mm512_maskz_loadu_ps(cols, b + (k + 1) * t.ldb));
-      __m128 r2 = _mm512_castps512_ps128(_mm512_maskz_loadu_ps(cols, b + (k + 2) * t.ldb));
-      __m128 r3 = _mm512_castps512_ps128(_mm512_maskz_loadu_ps(cols, b + (k + 3) * t.ldb));
+      __m128 r0 = _mm_maskload_ps(b + (k + 0) * t.ldb, cols);
+      __m128 r1 = _mm_maskload_ps(b + (k + 1) * t.ldb, cols);
+      __m128 r2 = _mm_maskload_ps(b + (k + 2) * t.ldb, cols);
+      __m128 r3 = _mm_maskload_ps(b + (k + 3) * t.ldb, cols);
       _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
       _mm_store_ps(&bt[0][k], r0);
       _mm_store_ps(&bt[1][k], r1);
@@ -475,12 +493,12 @@ __attribute__((noinline)) void f32_gemm_nn_tail(const TileArgs& t) {
     u.kc = kb;
     u.load_c = t.load_c || k0 > 0;
     u.last = t.last && k0 + kb == t.kc;
-    for (int i = 0; i < t.mr; i += 4) {  // 6 rows measured the same
-      u.mr = imin(4, t.mr - i);
+    for (int i = 0; i < t.mr; i += DM) {  // 6 rows measured the same as 4 (Zen 4)
+      u.mr = imin(DM, t.mr - i);
       u.a = t.a + i * t.rs_a + k0;
       u.c = t.c + i * t.ldc;
       u.dact_y = t.dact_y ? t.dact_y + i * t.ld_dact : nullptr;
-      tile_dot<A, 4, 4>(u);
+      tile_dot<A, DM, 4>(u);
     }
   }
 }

@@ -10,21 +10,24 @@
 namespace mote::kernels::MOTE_KERNEL_TU {
 
 // ------------------------------------------------------------ the table
-// The kernels only the AVX-512 set has (nullptr in the others).
-struct Avx512Only {
+// The kernels only the x86 sets have (nullptr in the others): the narrow
+// tails on AVX2 and AVX-512, tile_tc on AVX-512 only.
+struct X86Only {
   void (*tn_tail)(const TileArgs&) = nullptr;
   void (*nn_tail)(const TileArgs&) = nullptr;
   void (*tc)(const TileArgs&) = nullptr;
 };
 template <class A>
-constexpr Avx512Only avx512_only() {
-  Avx512Only k;
-#if defined(__AVX512F__)
-  if constexpr (vf<A>::size == 16) {
+constexpr X86Only x86_only() {
+  X86Only k;
+#if defined(__AVX2__)
+  if constexpr (vf<A>::size >= 8) {
     k.tn_tail = &f32_gemm_tn_tail<A>;
     k.nn_tail = &f32_gemm_nn_tail<A>;
-    k.tc = &f32_gemm_tile_tc<A>;
   }
+#endif
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) k.tc = &f32_gemm_tile_tc<A>;
 #endif
   return k;
 }
@@ -34,7 +37,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
   constexpr int W = static_cast<int>(vf<A>::size);
   static_assert(NC % (NV * W) == 0, "NC is a multiple of NR");
   static_assert(DNJ <= W, "a dot tile's row fits one vector");
-  constexpr Avx512Only only = avx512_only<A>();
+  constexpr X86Only only = x86_only<A>();
   return IsaKernels{name,
                     W,
                     MR,
