@@ -424,8 +424,10 @@ TEST_CASE("gemm: NN products with n = 48j + 1..4: the dot-product tail, every ep
 }
 
 TEST_CASE("gemm: A * B^T with 17..32 rows of A, C computed transposed (every epilogue, k to 2 KC)") {
-  // AVX-512 takes the C^T = B * A^T kernel for 17..32 rows, one K block, and
-  // a bias/activation epilogue; the rest of these cases check the fallbacks.
+  // AVX-512 and AVX2 take the C^T = B * A^T kernel for 17..32 rows, one K
+  // block, and a bias/activation epilogue (8 and 6 rows of B per call; AVX2
+  // packs A^T as a 16-column panel and a second one 8 (m <= 24) or 16 wide);
+  // the rest of these cases check the fallbacks.
   std::vector<Case> cases;
   int i = 0;
   for (int m : {17, 24, 31, 32})
@@ -459,7 +461,7 @@ TEST_CASE("gemm: k = 0 applies the epilogue to C or 0") {
 }
 
 TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path, the loss from the logits") {
-  // run_sigmoid_bce_with takes the AVX-512 C^T kernel for 17..32 rows of
+  // run_sigmoid_bce_with takes the C^T kernel (AVX2, AVX-512) for 17..32 rows of
   // A * B^T (the tied decoder at batch 32) and the GEMM + bce_sigmoid_row
   // elsewhere. dz must be bit-identical to the unfused path of the same
   // kernel set (the same sigmoid, the same (p - t) * scale, the same clip
@@ -524,7 +526,7 @@ TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path
                 MESSAGE(std::string(ks->name), " ", m, "x", n, "x", k, ": dz[", i, "][", j, "] = ", fused[at], " want ",
                         plain[at]);
             }
-          const bool fused_path = std::string(ks->name) == "avx512" && m > 16 && m <= 32;
+          const bool fused_path = ks->tile_tc != nullptr && m > 16 && m <= 32;
           // The unfused path's loss carries the rounding of p into log(1 - p).
           if (fused_path && !(std::fabs(got - want) <= tol) && ++bad <= 3)
             MESSAGE(std::string(ks->name), " ", m, "x", n, "x", k, ": loss ", got, " want ", want, " tol ", tol);

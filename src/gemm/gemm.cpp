@@ -201,19 +201,18 @@ bool run_transposed_c(const IsaKernels& ks, const GemmProblem& p, float* scratch
   pk.ldb = p.lda;
   pk.op = Op::T;
   pk.dst = scratch;
-  ks.pack_b(pk);  // 17..32 columns: one panel, rows of 32 floats
+  ks.pack_b(pk);  // 17..32 columns: one panel of 32 floats a row (AVX-512), two of 16 (AVX2)
   TileArgs t;
   t.kc = p.k;
   t.nr = p.m;
   t.b = scratch;
-  t.ldb = kPanel;
   t.rs_a = p.ldb;
   t.cs_a = 1;
   t.ldc = p.ldc;
   t.last = true;
   t.act = p.ep.act;
-  for (int j = 0; j < p.n; j += 8) {
-    t.mr = imin(8, p.n - j);
+  for (int j = 0; j < p.n; j += ks.tc_rows) {
+    t.mr = imin(ks.tc_rows, p.n - j);
     t.a = p.b + static_cast<std::ptrdiff_t>(j) * p.ldb;
     place(t, p, 0, j);
     if (bce) {

@@ -107,6 +107,7 @@ struct IsaKernels {
   // Blocking table of this ISA.
   int mr, nr, kc, mc, nc;
   int dot_mr, dot_nr;  // tile of tile_dot
+  int tc_rows;         // rows of B per tile_tc call (0 without tile_tc)
   void (*tile)(const TileArgs&);
   void (*tile_direct)(const TileArgs&);
   void (*tile_dot)(const TileArgs&);
@@ -124,11 +125,11 @@ struct IsaKernels {
   // any epilogue: dot products along k on a transposed copy of the columns
   // (x W with n = 100). nullptr except on AVX2 and AVX-512.
   void (*tile_nn_tail)(const TileArgs&);
-  // C = A * B^T for <= 32 rows of A, computed as C^T = B * A^T and stored
-  // transposed: t.mr <= 8 rows of B read in place (the output columns),
-  // t.nr <= 32 rows of A packed as a kc x 32 panel; epilogue bias + act only,
-  // or bias + sigmoid + BCE (t.bce_t); C written (not accumulated). nullptr
-  // except on AVX-512.
+  // C = A * B^T for 17..32 rows of A, computed as C^T = B * A^T and stored
+  // transposed: t.mr <= tc_rows rows of B read in place (the output columns),
+  // t.nr rows of A packed by pack_b (kc rows of each NR-column panel);
+  // epilogue bias + act only, or bias + sigmoid + BCE (t.bce_t); C written
+  // (not accumulated). nullptr except on AVX2 and AVX-512.
   void (*tile_tc)(const TileArgs&);
   // C (+)= A^T B with k in [1, kGerMaxK] and no epilogue, the whole product in one
   // call (t.mr = m, t.nr = n, t.kc = k, A^T's element (i, k) at a[i + k *

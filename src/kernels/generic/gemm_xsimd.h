@@ -366,7 +366,7 @@ void tile_dot(const TileArgs& t) {
 inline void tn_tail_row4(const TileArgs& t, __m128 v, int row, __m128i cmask) {
   float* c = t.c + static_cast<std::ptrdiff_t>(row) * t.ldc;
   if (t.load_c) v = _mm_add_ps(v, _mm_maskload_ps(c, cmask));
-  _mm_maskstore_ps(c, cmask, v);
+  store_first4(c, v, t.nr);
 }
 #if defined(__AVX512F__)
 inline void tn_tail_store(const TileArgs& t, const __m512 (&acc)[4], int row0, int rows, __m128i cmask) {
@@ -504,23 +504,30 @@ __attribute__((noinline)) void f32_gemm_nn_tail(const TileArgs& t) {
 }
 #endif
 
-// ------------------------------------------------------------ NT with C transposed (AVX-512)
-#if defined(__AVX512F__)
+// ------------------------------------------------------------ NT with C transposed (AVX2, AVX-512)
+#if defined(__AVX2__)
 // C = A * B^T for a few rows of A (the tied decoder at batch 32: 32 x 100 .
 // (784 x 100)^T) computed as C^T = B * A^T, so that the big B is read where
 // it lies (rows contiguous along k, one broadcast per row and k) and only the
 // small A^T is packed: no transposing pack of B (15% of that GEMM). One tile:
-// t.mr <= 8 rows of B (= columns j of C) at t.a + r * t.rs_a, t.nr <= 32
-// rows of A (= rows of C), B' = the packed A^T panel (kc rows of 32 floats).
+// t.mr <= tc_rows rows of B (= columns j of C) at t.a + r * t.rs_a, t.nr in
+// (16, 32] rows of A (= rows of C), B' = A^T as pack_b lays it out: on
+// AVX-512 one panel (kc rows of 32 floats), on AVX2 two panels of 16 columns
+// (kc rows of 16 floats, then kc rows of round_up(nr - 16, 8)).
+// tc_rows: 8 on AVX-512 (8 x 2 zmm accumulators), 6 on AVX2 (6 x 2 ymm per
+// panel; 8 x 2 would not fit 16 registers).
 // The epilogue (bias[j], activation, or sigmoid + BCE) runs on C^T (a stack
 // copy of the accumulators), then each 8 x 8 block is transposed in
 // registers and stored 8 floats per row of C.
+template <class A>
+inline constexpr int kTcRows = vf<A>::size == 16 ? 8 : 6;
 
 // The fused loss of tile_tc: buf holds C^T (buf[r][i] = C[i][r] before bias)
 // and receives dz; the tile's BCE sum goes to *t.bce_sum.
 template <class A>
 inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask) {
   using V = vf<A>;
+  constexpr int W = static_cast<int>(V::size), NVB = 32 / W;
   constexpr int MR = 8;
   // The targets in buf's layout, tb[r][i] = target[i][r], transposed 8 x 8
   // in registers as C is on the way out (rows >= nr repeat row nr - 1 and
@@ -548,97 +555,127 @@ inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask
   c.hi_t0 = -vmath::vlog_unit<A>(V(1.0f) - c.one_m_eps);
   c.hi_t1 = -l_1me;
   const V scale(t.bce_scale);
-  const __mmask16 m0 = static_cast<__mmask16>(t.nr >= 16 ? 0xFFFFu : (1u << t.nr) - 1u);
-  const __mmask16 m1 = static_cast<__mmask16>(t.nr >= 32 ? 0xFFFFu : t.nr > 16 ? (1u << (t.nr - 16)) - 1u : 0u);
-  V sum0(0.0f), sum1(0.0f), prod0(1.0f), prod1(1.0f);  // lanes >= nr: factor 1, lin 0
+  alignas(64) static constexpr float kLane[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+                                                  16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+  xsimd::batch_bool<float, A> in[NVB];  // lanes i < nr; the others: factor 1, lin 0
+  V sum[NVB], prod[NVB];
+#pragma GCC unroll 4
+  for (int v = 0; v < NVB; ++v) {
+    in[v] = V::load_aligned(kLane + v * W) < V(static_cast<float>(t.nr));
+    sum[v] = V(0.0f);
+    prod[v] = V(1.0f);
+  }
   const int rows = imin(MR, t.mr);
   for (int r = 0; r < rows; ++r) {
     const V b0 = t.bias ? V(t.bias[r]) : V(0.0f);
-    V d0, d1, f0, f1, l0, l1;
-    vmath::vsigmoid_bce<A>(V::load_aligned(buf[r]) + b0, V::load_aligned(tb[r]), scale, c, d0, f0, l0);
-    vmath::vsigmoid_bce<A>(V::load_aligned(buf[r] + 16) + b0, V::load_aligned(tb[r] + 16), scale, c, d1, f1, l1);
-    d0.store_aligned(buf[r]);
-    d1.store_aligned(buf[r] + 16);
-    prod0 = V(_mm512_mask_mul_ps(prod0, m0, prod0, f0));
-    prod1 = V(_mm512_mask_mul_ps(prod1, m1, prod1, f1));
-    sum0 += V(_mm512_maskz_mov_ps(m0, l0));
-    sum1 += V(_mm512_maskz_mov_ps(m1, l1));
+#pragma GCC unroll 4
+    for (int v = 0; v < NVB; ++v) {
+      V d, f, l;
+      vmath::vsigmoid_bce<A>(V::load_aligned(buf[r] + v * W) + b0, V::load_aligned(tb[r] + v * W), scale, c, d, f, l);
+      d.store_aligned(buf[r] + v * W);
+      prod[v] = xsimd::select(in[v], prod[v] * f, prod[v]);
+      sum[v] += xsimd::select(in[v], l, V(0.0f));
+    }
   }
-  sum0 += vmath::vlog_unit<A>(prod0);  // <= 8 factors in [1, 2] per lane
-  sum1 += vmath::vlog_unit<A>(prod1);
-  *t.bce_sum += static_cast<double>(hsum<A>(sum0 + sum1));
+  V total = sum[0] + vmath::vlog_unit<A>(prod[0]);  // <= 8 factors in [1, 2] per lane
+#pragma GCC unroll 4
+  for (int v = 1; v < NVB; ++v) total += sum[v] + vmath::vlog_unit<A>(prod[v]);
+  *t.bce_sum += static_cast<double>(hsum<A>(total));
+}
+
+// buf[r][col0 + i] = sum over k of ap[r][k] * panel[k][i], i < NV * W: R
+// rows of B against one packed panel of A^T (w floats per row), one FMA
+// chain per element from k = 0 (as the broadcast tile's: the same bits).
+template <class A, int R, int NV>
+inline void tc_block(const float* const (&ap)[8], const float* panel, int w, int kc, float (&buf)[8][32], int col0) {
+  using V = vf<A>;
+  constexpr int W = static_cast<int>(V::size);
+  V acc[R][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v] = V(0.0f);
+  const float* b = panel;
+  for (int k = 0; k < kc; ++k) {
+    V bv[NV];
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) bv[v] = V::load_unaligned(b + v * W);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const V av(ap[r][k]);
+#pragma GCC unroll 2
+      for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+    }
+    b += w;
+  }
+  // Through a stack buffer: the activation then runs as a loop over it with
+  // its constants in registers (applied to the registers directly, GCC
+  // spilled ~16 vectors around every sigmoid).
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 2
+    for (int v = 0; v < NV; ++v) acc[r][v].store_aligned(buf[r] + col0 + v * W);
 }
 
 template <class A>
 __attribute__((noinline)) void f32_gemm_tile_tc(const TileArgs& t) {
   using V = vf<A>;
-  static_assert(V::size == 16, "AVX-512 only");
-  constexpr int MR = 8;
+  constexpr int W = static_cast<int>(V::size), NVB = 32 / W;
+  constexpr int MR = 8, R = kTcRows<A>;
   const float* ap[MR];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) ap[r] = t.a + imin(r, t.mr - 1) * t.rs_a;  // rows >= mr: never stored
-  V acc[MR][2];
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = V(0.0f);
-  const float* b = t.b;
-  for (int k = 0; k < t.kc; ++k) {
-    const V b0 = V::load_unaligned(b), b1 = V::load_unaligned(b + 16);
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const V av(ap[r][k]);
-      acc[r][0] = xsimd::fma(av, b0, acc[r][0]);
-      acc[r][1] = xsimd::fma(av, b1, acc[r][1]);
-    }
-    b += 32;
-  }
-  // The 16 accumulators go through a stack buffer: the activation then runs
-  // as a loop over it with its constants in registers (applied to the
-  // registers directly, GCC spilled ~16 vectors around every sigmoid).
   alignas(64) float buf[MR][32];
-#pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r) {
-    acc[r][0].store_aligned(buf[r]);
-    acc[r][1].store_aligned(buf[r] + 16);
+  if constexpr (W == 16) {
+    tc_block<A, R, 2>(ap, t.b, 32, t.kc, buf, 0);
+  } else {
+    // Rows R..7 and the columns a narrow second panel leaves are never
+    // stored, but pass through the epilogue and the transposes.
+    for (int r = 0; r < MR; ++r)
+      for (int i = 0; i < 32; i += W) V(0.0f).store_aligned(buf[r] + i);
+    tc_block<A, R, 2>(ap, t.b, 16, t.kc, buf, 0);
+    const float* second = t.b + static_cast<std::ptrdiff_t>(16) * t.kc;
+    if (t.nr > 24)
+      tc_block<A, R, 2>(ap, second, 16, t.kc, buf, 16);
+    else
+      tc_block<A, R, 1>(ap, second, 8, t.kc, buf, 16);
   }
   const __m256i cmask = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.mr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   if (t.last && t.bce_t) {
     tc_sigmoid_bce<A>(t, buf, cmask);
   } else if (t.last && (t.bias || t.act != Activation::linear)) {
-    // Two rows (four independent vectors) per step: one sigmoid is a ~70
-    // cycle dependency chain, and fewer chains in flight left the FP pipes
-    // idle (27 cycles per vector with one row per step).
+    // Two rows (2 x 32 floats in independent vectors) per step: one sigmoid
+    // is a ~70 cycle dependency chain, and fewer chains in flight left the FP
+    // pipes idle (Zen 4: 27 cycles per vector with one row per step).
     const int rows = imin(MR, t.mr);
     for (int r = 0; r < rows; r += 2) {
       const int r1 = imin(r + 1, rows - 1);  // an odd last row is done twice
       const V b0 = t.bias ? V(t.bias[r]) : V(0.0f);
       const V b1 = t.bias ? V(t.bias[r1]) : V(0.0f);
-      const V x0 = activate<A>(t.act, V::load_aligned(buf[r]) + b0);
-      const V x1 = activate<A>(t.act, V::load_aligned(buf[r] + 16) + b0);
-      const V x2 = activate<A>(t.act, V::load_aligned(buf[r1]) + b1);
-      const V x3 = activate<A>(t.act, V::load_aligned(buf[r1] + 16) + b1);
-      x0.store_aligned(buf[r]);
-      x1.store_aligned(buf[r] + 16);
-      x2.store_aligned(buf[r1]);
-      x3.store_aligned(buf[r1] + 16);
-    }
-  }
-  for (int v = 0; v < 2; ++v)
-    for (int h = 0; h < 2; ++h) {
-      const int row0 = v * 16 + h * 8;
-      if (row0 >= t.nr) return;
-      __m256 q[8];
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) q[r] = _mm256_load_ps(buf[r] + row0);
-      transpose8x8_regs(q);
-      const int rows = imin(8, t.nr - row0);
-      for (int i = 0; i < rows; ++i) {
-        float* c = t.c + static_cast<std::ptrdiff_t>(row0 + i) * t.ldc;
-        if (t.mr == MR)
-          _mm256_storeu_ps(c, q[i]);
-        else
-          _mm256_maskstore_ps(c, cmask, q[i]);
+      V x[2 * NVB];
+#pragma GCC unroll 4
+      for (int v = 0; v < NVB; ++v) {
+        x[v] = activate<A>(t.act, V::load_aligned(buf[r] + v * W) + b0);
+        x[NVB + v] = activate<A>(t.act, V::load_aligned(buf[r1] + v * W) + b1);
+      }
+#pragma GCC unroll 4
+      for (int v = 0; v < NVB; ++v) {
+        x[v].store_aligned(buf[r] + v * W);
+        x[NVB + v].store_aligned(buf[r1] + v * W);
       }
     }
+  }
+  for (int row0 = 0; row0 < 32; row0 += 8) {
+    if (row0 >= t.nr) return;
+    __m256 q[8];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) q[r] = _mm256_load_ps(buf[r] + row0);
+    transpose8x8_regs(q);
+    const int rows = imin(8, t.nr - row0);
+    for (int i = 0; i < rows; ++i) {
+      store_first8(t.c + static_cast<std::ptrdiff_t>(row0 + i) * t.ldc, q[i], t.mr);
+    }
+  }
 }
 #endif
 

@@ -10,12 +10,12 @@
 namespace mote::kernels::MOTE_KERNEL_TU {
 
 // ------------------------------------------------------------ the table
-// The kernels only the x86 sets have (nullptr in the others): the narrow
-// tails on AVX2 and AVX-512, tile_tc on AVX-512 only.
+// The kernels only the x86 sets (AVX2, AVX-512) have: nullptr in the others.
 struct X86Only {
   void (*tn_tail)(const TileArgs&) = nullptr;
   void (*nn_tail)(const TileArgs&) = nullptr;
   void (*tc)(const TileArgs&) = nullptr;
+  int tc_rows = 0;
 };
 template <class A>
 constexpr X86Only x86_only() {
@@ -24,10 +24,9 @@ constexpr X86Only x86_only() {
   if constexpr (vf<A>::size >= 8) {
     k.tn_tail = &f32_gemm_tn_tail<A>;
     k.nn_tail = &f32_gemm_nn_tail<A>;
+    k.tc = &f32_gemm_tile_tc<A>;
+    k.tc_rows = kTcRows<A>;
   }
-#endif
-#if defined(__AVX512F__)
-  if constexpr (vf<A>::size == 16) k.tc = &f32_gemm_tile_tc<A>;
 #endif
   return k;
 }
@@ -47,6 +46,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     NC,
                     DMR,
                     DNJ,
+                    only.tc_rows,
                     &tile_packed<A, MR, NV>,
                     &tile_direct<A, MR, NV>,
                     &tile_dot<A, DMR, DNJ>,
