@@ -43,10 +43,11 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
   constexpr int W = static_cast<int>(V::size);
   const int tail = t.nr - (NV - 1) * W;
   const TailLoad<A> load_tail(Mode == kDirectTail ? tail : W);
-  // C's lines arrive from L2 while the K loop runs (bwdW at K = 32: the
-  // store step would otherwise wait on them). Only where C is read: for a C
-  // only written the hints cost fwd2 at batch 256 (one K block) ~4%.
-  if (t.load_c) {
+  // C's lines arrive from L2 while the K loop runs (bwdW at K = 32 on Zen
+  // 4: the store step would otherwise wait on them). Only where C is read:
+  // for a C only written the hints cost fwd2 at batch 256 (one K block) ~4%.
+  // Not on AVX2: on Zen 3 the hints cost bwdW1 at batch 32 2% and bwdW2 3-4%.
+  if (t.load_c && W != 8) {
 #pragma GCC unroll 16
     for (int r = 0; r < MR; ++r) {
       const char* cl = reinterpret_cast<const char*>(t.c + r * t.ldc);
