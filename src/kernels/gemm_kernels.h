@@ -44,6 +44,9 @@ struct TileArgs {
   std::ptrdiff_t ldc = 0;
   bool load_c = false;  // C += product (else C = product)
   bool last = false;    // the last K block: apply the epilogue
+  // tile_tc only: C's rows may be written 8 columns wide from t.c, past the
+  // t.mr < 8 columns of this call (the next call rewrites those columns).
+  bool wide_store = false;
   // Epilogue, pointers offset to this tile's (row, column) origin.
   const float* bias = nullptr;
   Activation act = Activation::linear;

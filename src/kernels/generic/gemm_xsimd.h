@@ -631,9 +631,12 @@ __attribute__((noinline)) void f32_gemm_tile_tc(const TileArgs& t) {
     tc_block<A, R, 2>(ap, t.b, 32, t.kc, buf, 0);
   } else {
     // Rows R..7 and the columns a narrow second panel leaves are never
-    // stored, but pass through the epilogue and the transposes.
-    for (int r = 0; r < MR; ++r)
+    // stored (or rewritten by the next call), but pass through the epilogue
+    // and the transposes.
+    for (int r = R; r < MR; ++r)
       for (int i = 0; i < 32; i += W) V(0.0f).store_aligned(buf[r] + i);
+    if (t.nr <= 24)
+      for (int r = 0; r < R; ++r) V(0.0f).store_aligned(buf[r] + 24);
     tc_block<A, R, 2>(ap, t.b, 16, t.kc, buf, 0);
     const float* second = t.b + static_cast<std::ptrdiff_t>(16) * t.kc;
     if (t.nr > 24)
@@ -674,7 +677,7 @@ __attribute__((noinline)) void f32_gemm_tile_tc(const TileArgs& t) {
     transpose8x8_regs(q);
     const int rows = imin(8, t.nr - row0);
     for (int i = 0; i < rows; ++i) {
-      store_first8(t.c + static_cast<std::ptrdiff_t>(row0 + i) * t.ldc, q[i], t.mr);
+      store_first8(t.c + static_cast<std::ptrdiff_t>(row0 + i) * t.ldc, q[i], t.wide_store ? 8 : t.mr);
     }
   }
 }
