@@ -97,7 +97,7 @@ inline void store_first4(float* p, __m128 x, int n) {
     return;
   }
   if (n & 2) {
-    _mm_store_sd(reinterpret_cast<double*>(p), _mm_castps_pd(x));
+    _mm_storel_epi64(reinterpret_cast<__m128i_u*>(p), _mm_castps_si128(x));  // an unaligned 8-byte store
     x = _mm_movehl_ps(x, x);
     p += 2;
   }
