@@ -17,20 +17,19 @@ cmake --build build-fuzz -j "$jobs" --target fuzz_model_file fuzz_npz fuzz_idx
 # One target: its verdict line goes to build-fuzz/fuzz_<t>.verdict, the exit
 # status says whether it found something.
 fuzz_one() {
-  local t=$1 work log
+  local t=$1 work log status=0
   work=$(mktemp -d)
   cp fuzz/corpus/"$t"/* "$work"/
   log=build-fuzz/fuzz_$t.log
   if build-fuzz/fuzz/fuzz_"$t" -max_total_time="$seconds" -timeout=10 -print_final_stats=1 \
       -artifact_prefix="$PWD/build-fuzz/crash-$t-" "$work" >"$log" 2>&1; then
-    echo "fuzz_$t: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') executions in ${seconds} s, no finding" \
-      >build-fuzz/fuzz_"$t".verdict
-    rm -rf "$work"
-    return 0
-  fi
-  echo "fuzz_$t: FAILED (input saved as build-fuzz/crash-$t-*)" >build-fuzz/fuzz_"$t".verdict
+    echo "fuzz_$t: $(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}') executions in ${seconds} s, no finding"
+  else
+    echo "fuzz_$t: FAILED (input saved as build-fuzz/crash-$t-*)"
+    status=1
+  fi >build-fuzz/fuzz_"$t".verdict
   rm -rf "$work"
-  return 1
+  return $status
 }
 
 targets=(model_file npz idx)

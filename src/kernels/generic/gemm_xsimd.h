@@ -636,14 +636,14 @@ __attribute__((noinline)) void f32_gemm_tile_tc(const TileArgs& t) {
     // and the transposes.
     for (int r = R; r < MR; ++r)
       for (int i = 0; i < 32; i += W) V(0.0f).store_aligned(buf[r] + i);
-    if (t.nr <= 24)
-      for (int r = 0; r < R; ++r) V(0.0f).store_aligned(buf[r] + 24);
     tc_block<A, R, 2>(ap, t.b, 16, t.kc, buf, 0);
     const float* second = t.b + static_cast<std::ptrdiff_t>(16) * t.kc;
-    if (t.nr > 24)
+    if (t.nr > 24) {
       tc_block<A, R, 2>(ap, second, 16, t.kc, buf, 16);
-    else
+    } else {
+      for (int r = 0; r < R; ++r) V(0.0f).store_aligned(buf[r] + 24);
       tc_block<A, R, 1>(ap, second, 8, t.kc, buf, 16);
+    }
   }
   const __m256i cmask = _mm256_cmpgt_epi32(_mm256_set1_epi32(t.mr), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   if (t.last && t.bce_t) {
