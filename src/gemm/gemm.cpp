@@ -299,14 +299,24 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
         ks.tile_tn_tail(u);
       };
       if (static_cast<std::size_t>(kc + k2) * static_cast<std::size_t>(round_up(nc, ks.simd_width)) <= kL1BlockFloats) {
+        // The JR loop runs in the tile: one call sweeps the full panels.
+        const int full = nc_main / NR, rest = nc_main % NR;
         for (int ir = 0; ir < p.m; ir += t.mr) {  // IR
           t.mr = tile_rows(ir, p.m, MR);
           t.a = a_at(p, ir, pc);
           if (second) t.a2 = a_at(*second, ir, 0);
-          for (int jr = 0; jr < nc_main; jr += NR) {  // JR
-            t.nr = imin(NR, nc - jr);
-            t.b = scratch + static_cast<std::ptrdiff_t>(jr) * (kc + k2);
-            place(t, p, ir, jc + jr);
+          if (full > 0) {  // JR
+            t.nr = NR;
+            t.panels = full;
+            t.b = scratch;
+            place(t, p, ir, jc);
+            ks.tile(t);
+            t.panels = 1;
+          }
+          if (rest > 0) {
+            t.nr = rest;
+            t.b = scratch + static_cast<std::ptrdiff_t>(full) * NR * (kc + k2);
+            place(t, p, ir, jc + full * NR);
             ks.tile(t);
           }
         }

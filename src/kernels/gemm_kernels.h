@@ -36,6 +36,9 @@ namespace mote::kernels {
 
 struct TileArgs {
   int mr = 0, nr = 0, kc = 0;
+  // `tile` only: panels of B swept in one call (t.nr == NR when > 1): panel p
+  // at b + p * kc * NR, its C columns and epilogue operands p * NR right.
+  int panels = 1;
   const float* a = nullptr;
   std::ptrdiff_t rs_a = 0, cs_a = 0;
   const float* b = nullptr;

@@ -32,14 +32,14 @@ void finish_row(const TileArgs& t, int r, int j0, int nr, const float* vals) {
   }
 }
 
-// B rows ldb apart (packed: ldb = nr).
-void tile_rows(const TileArgs& t, std::ptrdiff_t ldb) {
+// B rows ldb apart (packed: ldb = nr), C's columns from jc.
+void tile_rows(const TileArgs& t, const float* b0, std::ptrdiff_t ldb, int jc) {
   for (int r0 = 0; r0 < t.mr; r0 += T.mr) {
     const int mr = t.mr - r0 < T.mr ? t.mr - r0 : T.mr;
     for (int j0 = 0; j0 < t.nr; j0 += T.nv) {
       const int nr = t.nr - j0 < T.nv ? t.nr - j0 : T.nv;
       float acc[T.mr][T.nv] = {};
-      const float* b = t.b + j0;
+      const float* b = b0 + j0;
       for (int s = 0; s < k_segments(t); ++s) {
         const float* ak = segment_a(t, s);
         for (int k = 0; k < segment_kc(t, s); ++k, ak += t.cs_a, b += ldb)
@@ -48,13 +48,15 @@ void tile_rows(const TileArgs& t, std::ptrdiff_t ldb) {
             for (int j = 0; j < nr; ++j) acc[r][j] += a * b[j];
           }
       }
-      for (int r = 0; r < mr; ++r) finish_row(t, r0 + r, j0, nr, acc[r]);
+      for (int r = 0; r < mr; ++r) finish_row(t, r0 + r, jc + j0, nr, acc[r]);
     }
   }
 }
 
-void tile_packed(const TileArgs& t) { tile_rows(t, t.nr); }
-void tile_direct(const TileArgs& t) { tile_rows(t, t.ldb); }
+void tile_packed(const TileArgs& t) {
+  for (int p = 0; p < t.panels; ++p) tile_rows(t, t.b + static_cast<std::ptrdiff_t>(p) * t.kc * t.nr, t.nr, p * t.nr);
+}
+void tile_direct(const TileArgs& t) { tile_rows(t, t.b, t.ldb, 0); }
 
 void tile_dot(const TileArgs& t) {
   for (int r = 0; r < t.mr; ++r) {
@@ -71,7 +73,7 @@ void tile_dot(const TileArgs& t) {
 }
 
 // Batch 1: the tiles cover any nr for NN; NT in runs of dot_nj columns.
-void gemv_nn(const TileArgs& t) { tile_rows(t, t.ldb); }
+void gemv_nn(const TileArgs& t) { tile_rows(t, t.b, t.ldb, 0); }
 void gemv_nt(const TileArgs& t) {
   for (int j = 0; j < t.nr; j += T.dot_nj) {
     TileArgs s = columns_from(t, j);
