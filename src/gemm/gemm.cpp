@@ -325,10 +325,23 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
       }
       for (int ic = 0; ic < p.m; ic += ks.mc) {  // IC
         const int mc = imin(ks.mc, p.m - ic);
+        int full = 0;  // leading row tiles of MR rows: the IR loop runs in one tile call
+        while (full * MR < mc && tile_rows(full * MR, mc, MR) == MR) ++full;
         for (int jr = 0; jr < nc_main; jr += NR) {  // JR
           t.nr = imin(NR, nc - jr);
           t.b = scratch + static_cast<std::ptrdiff_t>(jr) * (kc + k2);
-          for (int ir = 0; ir < mc; ir += t.mr) {  // IR
+          if (full > 1) {
+            t.mr = MR;
+            t.panels = full;
+            t.sweep_rows = true;
+            t.a = a_at(p, ic, pc);
+            if (second) t.a2 = a_at(*second, ic, 0);
+            place(t, p, ic, jc + jr);
+            ks.tile(t);
+            t.panels = 1;
+            t.sweep_rows = false;
+          }
+          for (int ir = full > 1 ? full * MR : 0; ir < mc; ir += t.mr) {  // IR
             t.mr = tile_rows(ir, mc, MR);
             t.a = a_at(p, ic + ir, pc);
             if (second) t.a2 = a_at(*second, ic + ir, 0);

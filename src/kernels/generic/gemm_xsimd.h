@@ -34,7 +34,7 @@ inline void transpose8x8_regs(__m256 (&r)[8]) {
 #endif
 
 // ------------------------------------------------------------ broadcast tiles
-// kSweep: packed panels, t.panels of them in one call (full panels only).
+// kSweep: packed, t.panels tiles in one call (f32_gemm_sweep).
 enum BMode : int { kPacked = 0, kDirect = 1, kDirectTail = 2, kSweep = 3 };
 
 // ldb: B's row stride (the packed panel's width, or op(B)'s ldb in place).
@@ -44,168 +44,199 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
   constexpr int W = static_cast<int>(V::size);
   const int tail = t.nr - (NV - 1) * W;
   const TailLoad<A> load_tail(Mode == kDirectTail ? tail : W);
-  // Packed tiles sweep t.panels full panels of B, C moving NR columns right
-  // per panel (run_packed's L1 block: one call per row tile, not per tile).
-  const int panels = Mode == kSweep ? t.panels : 1;
-  const std::ptrdiff_t panel_floats = ldb * t.kc;
-  for (int panel = 0; panel < panels; ++panel) {
-    const int j0 = panel * NV * W;
-    float* const c0 = t.c + j0;
-    // C's lines arrive from L2 while the K loop runs (bwdW at K = 32 on Zen
-    // 4: the store step would otherwise wait on them). Only where C is read:
-    // for a C only written the hints cost fwd2 at batch 256 (one K block) ~4%.
-    // Not on AVX2: on Zen 3 the hints cost bwdW1 at batch 32 2% and bwdW2 3-4%.
-    if (t.load_c && W != 8) {
+  // C's lines arrive from L2 while the K loop runs (bwdW at K = 32 on Zen
+  // 4: the store step would otherwise wait on them). Only where C is read:
+  // for a C only written the hints cost fwd2 at batch 256 (one K block) ~4%.
+  // Not on AVX2: on Zen 3 the hints cost bwdW1 at batch 32 2% and bwdW2 3-4%.
+  if (t.load_c && W != 8) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const char* cl = reinterpret_cast<const char*>(t.c + r * t.ldc);
+      __builtin_prefetch(cl, 1, 3);
+      __builtin_prefetch(cl + (t.nr * 4 - 4), 1, 3);
+      if constexpr (NV * W * 4 > 128) __builtin_prefetch(cl + 64, 1, 3);
+      if constexpr (NV * W * 4 > 192) __builtin_prefetch(cl + 128, 1, 3);
+    }
+  }
+  V acc[MR][NV];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) acc[r][v] = V(0.0f);
+  // op(A) = A^T (weight gradients: rs_a = 1): the MR broadcasts of one k are
+  // adjacent floats, addressed from one pointer; otherwise one pointer per row.
+  // With t.a2, K runs in two segments (k_segments; op(A) = A^T only), B's
+  // rows continuing in the same panel.
+  const float* b = t.b;
+  const auto k_loop = [&](auto ap, auto at, auto embed, int count) {
+    // Two k-steps per iteration: fwd2 at batch 32 (K = 100, 16 FMAs per
+    // k) -2.4%; four measure the same as two.
+#pragma GCC unroll 2
+    for (int k = 0; k < count; ++k) {
+      V bv[NV];
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) bv[v] = load_row<A, NV, Mode == kDirectTail>(b, v, load_tail);
 #pragma GCC unroll 16
       for (int r = 0; r < MR; ++r) {
-        const char* cl = reinterpret_cast<const char*>(c0 + r * t.ldc);
-        __builtin_prefetch(cl, 1, 3);
-        __builtin_prefetch(cl + (t.nr * 4 - 4), 1, 3);
-        if constexpr (NV * W * 4 > 128) __builtin_prefetch(cl + 64, 1, 3);
-        if constexpr (NV * W * 4 > 192) __builtin_prefetch(cl + 128, 1, 3);
+        const float* pa = at(ap, r);
+        if constexpr (decltype(embed)::value) {
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) acc[r][v] = fma_bcast<A>(pa, bv[v], acc[r][v]);
+        } else {
+          const V av(*pa);
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+        }
+      }
+      b += ldb;
+      ap.next();
+    }
+  };
+  if constexpr (MR == 1) {
+    // One row (batch 1, a GEMV): NV FMA chains are too few to hide the FMA
+    // latency, so U k-steps run on U independent accumulator sets.
+    constexpr int U = NV == 1 ? 4 : 2;
+    V part[U - 1][NV];
+#pragma GCC unroll 4
+    for (int u = 0; u < U - 1; ++u)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) part[u][v] = V(0.0f);
+    const std::ptrdiff_t cs = t.cs_a;
+    const auto load_b = [&](const float* row, int v) { return load_row<A, NV, Mode == kDirectTail>(row, v, load_tail); };
+    for (int seg = 0; seg < k_segments(t); ++seg) {
+      const float* a = segment_a(t, seg);
+      const int count = segment_kc(t, seg);
+      int k = 0;
+      for (; k + U <= count; k += U) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
+#pragma GCC unroll 4
+        for (int u = 1; u < U; ++u)
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) part[u - 1][v] = xsimd::fma(V(a[u * cs]), load_b(b + u * ldb, v), part[u - 1][v]);
+        a += U * cs;
+        b += U * ldb;
+      }
+      for (; k < count; ++k) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
+        a += cs;
+        b += ldb;
       }
     }
-    V acc[MR][NV];
+#pragma GCC unroll 4
+    for (int u = 0; u < U - 1; ++u)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[0][v] += part[u][v];
+  } else if (t.rs_a == 1) {
+    struct Ptr {
+      const float* p;
+      std::ptrdiff_t cs;
+      void next() { p += cs; }
+    };
+    // Measured on Zen 4: folding the broadcast into the FMA pays here
+    // (bwdW2 at batch 32: -4%), not with one pointer per row (fwd2: +3..15%).
+    const auto at = [](const Ptr& q, int r) { return q.p + r; };
+    for (int seg = 0; seg < k_segments(t); ++seg)
+      k_loop(Ptr{segment_a(t, seg), t.cs_a}, at, std::true_type{}, segment_kc(t, seg));
+  } else {
+    struct Rows {
+      const float* p[MR];
+      std::ptrdiff_t cs;
+      void next() {
 #pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v) acc[r][v] = V(0.0f);
-    // op(A) = A^T (weight gradients: rs_a = 1): the MR broadcasts of one k are
-    // adjacent floats, addressed from one pointer; otherwise one pointer per row.
-    // With t.a2, K runs in two segments (k_segments; op(A) = A^T only), B's
-    // rows continuing in the same panel.
-    const float* b = t.b + panel * panel_floats;
-    const auto k_loop = [&](auto ap, auto at, auto embed, int count) {
-      // Two k-steps per iteration: fwd2 at batch 32 (K = 100, 16 FMAs per
-      // k) -2.4%; four measure the same as two.
-#pragma GCC unroll 2
-      for (int k = 0; k < count; ++k) {
-        V bv[NV];
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) bv[v] = load_row<A, NV, Mode == kDirectTail>(b, v, load_tail);
-#pragma GCC unroll 16
-        for (int r = 0; r < MR; ++r) {
-          const float* pa = at(ap, r);
-          if constexpr (decltype(embed)::value) {
-#pragma GCC unroll 8
-            for (int v = 0; v < NV; ++v) acc[r][v] = fma_bcast<A>(pa, bv[v], acc[r][v]);
-          } else {
-            const V av(*pa);
-#pragma GCC unroll 8
-            for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
-          }
-        }
-        b += ldb;
-        ap.next();
+        for (int r = 0; r < MR; ++r) p[r] += cs;
       }
     };
-    if constexpr (MR == 1) {
-      // One row (batch 1, a GEMV): NV FMA chains are too few to hide the FMA
-      // latency, so U k-steps run on U independent accumulator sets.
-      constexpr int U = NV == 1 ? 4 : 2;
-      V part[U - 1][NV];
-#pragma GCC unroll 4
-      for (int u = 0; u < U - 1; ++u)
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) part[u][v] = V(0.0f);
-      const std::ptrdiff_t cs = t.cs_a;
-      const auto load_b = [&](const float* row, int v) { return load_row<A, NV, Mode == kDirectTail>(row, v, load_tail); };
-      for (int seg = 0; seg < k_segments(t); ++seg) {
-        const float* a = segment_a(t, seg);
-        const int count = segment_kc(t, seg);
-        int k = 0;
-        for (; k + U <= count; k += U) {
-#pragma GCC unroll 8
-          for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
-#pragma GCC unroll 4
-          for (int u = 1; u < U; ++u)
-#pragma GCC unroll 8
-            for (int v = 0; v < NV; ++v) part[u - 1][v] = xsimd::fma(V(a[u * cs]), load_b(b + u * ldb, v), part[u - 1][v]);
-          a += U * cs;
-          b += U * ldb;
-        }
-        for (; k < count; ++k) {
-#pragma GCC unroll 8
-          for (int v = 0; v < NV; ++v) acc[0][v] = xsimd::fma(V(a[0]), load_b(b, v), acc[0][v]);
-          a += cs;
-          b += ldb;
-        }
-      }
-#pragma GCC unroll 4
-      for (int u = 0; u < U - 1; ++u)
-#pragma GCC unroll 8
-        for (int v = 0; v < NV; ++v) acc[0][v] += part[u][v];
-    } else if (t.rs_a == 1) {
-      struct Ptr {
-        const float* p;
-        std::ptrdiff_t cs;
-        void next() { p += cs; }
-      };
-      // Measured on Zen 4: folding the broadcast into the FMA pays here
-      // (bwdW2 at batch 32: -4%), not with one pointer per row (fwd2: +3..15%).
-      const auto at = [](const Ptr& q, int r) { return q.p + r; };
-      for (int seg = 0; seg < k_segments(t); ++seg)
-        k_loop(Ptr{segment_a(t, seg), t.cs_a}, at, std::true_type{}, segment_kc(t, seg));
-    } else {
-      struct Rows {
-        const float* p[MR];
-        std::ptrdiff_t cs;
-        void next() {
+    Rows rows;
 #pragma GCC unroll 16
-          for (int r = 0; r < MR; ++r) p[r] += cs;
-        }
-      };
-      Rows rows;
-#pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) rows.p[r] = t.a + r * t.rs_a;
-      rows.cs = t.cs_a;
-      k_loop(rows, [](const Rows& q, int r) { return q.p[r]; }, std::false_type{}, t.kc);  // no a2 (op(A) = A)
-    }
-    // Store step. Without an epilogue (every K block but the last, and plain
-    // products such as the weight gradients) it is one load-add-store per
-    // vector with the flags read once: at K = 32 the general path's per-vector
-    // tests cost ~15% of a bwdW tile.
-    //
-    // With a partial last vector, C is loaded for every row before any row is
-    // stored: row r+1's first load then shares a vector's span with row r's
-    // masked tail store (ldc = 30), and the core holds the load until that
-    // store retires (bwdW2 at batch 32 spent ~35% of its time there).
-    const std::ptrdiff_t ldc = t.ldc;
-    if (t.load_c && tail < W) {
-#pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        const float* c = c0 + r * ldc;
-#pragma GCC unroll 8
-        for (int v = 0; v < NV - 1; ++v) acc[r][v] += V::load_unaligned(c + v * W);
-        acc[r][NV - 1] += load_n<A>(c + (NV - 1) * W, tail);
-      }
-    }
-    const bool add_c = t.load_c && tail == W;  // not added above
-    if (!t.last || (t.bias == nullptr && t.act == Activation::linear && t.dact_y == nullptr && t.colsum == nullptr)) {
-#pragma GCC unroll 16
-      for (int r = 0; r < MR; ++r) {
-        float* c = c0 + r * ldc;
-        if (add_c) {
-#pragma GCC unroll 8
-          for (int v = 0; v < NV; ++v) (acc[r][v] + V::load_unaligned(c + v * W)).store_unaligned(c + v * W);
-          continue;
-        }
-#pragma GCC unroll 8
-        for (int v = 0; v < NV - 1; ++v) acc[r][v].store_unaligned(c + v * W);
-        store_n<A>(c + (NV - 1) * W, acc[r][NV - 1], tail);
-      }
-      continue;
-    }
-    V colsum[NV];
-#pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) colsum[v] = V(0.0f);
-#pragma GCC unroll 16
-    for (int r = 0; r < MR; ++r)
-#pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v)
-        store_vector<A>(t, acc[r][v], r, j0 + v * W, v == NV - 1 ? tail : W, colsum[v], add_c);
-    flush_colsum<A, NV>(t, colsum, j0);
+    for (int r = 0; r < MR; ++r) rows.p[r] = t.a + r * t.rs_a;
+    rows.cs = t.cs_a;
+    k_loop(rows, [](const Rows& q, int r) { return q.p[r]; }, std::false_type{}, t.kc);  // no a2 (op(A) = A)
   }
+  // Store step. Without an epilogue (every K block but the last, and plain
+  // products such as the weight gradients) it is one load-add-store per
+  // vector with the flags read once: at K = 32 the general path's per-vector
+  // tests cost ~15% of a bwdW tile.
+  //
+  // With a partial last vector, C is loaded for every row before any row is
+  // stored: row r+1's first load then shares a vector's span with row r's
+  // masked tail store (ldc = 30), and the core holds the load until that
+  // store retires (bwdW2 at batch 32 spent ~35% of its time there).
+  float* const c0 = t.c;
+  const std::ptrdiff_t ldc = t.ldc;
+  if (t.load_c && tail < W) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const float* c = c0 + r * ldc;
+#pragma GCC unroll 8
+      for (int v = 0; v < NV - 1; ++v) acc[r][v] += V::load_unaligned(c + v * W);
+      acc[r][NV - 1] += load_n<A>(c + (NV - 1) * W, tail);
+    }
+  }
+  const bool add_c = t.load_c && tail == W;  // not added above
+  if (!t.last || (t.bias == nullptr && t.act == Activation::linear && t.dact_y == nullptr && t.colsum == nullptr)) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      float* c = c0 + r * ldc;
+      if (add_c) {
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) (acc[r][v] + V::load_unaligned(c + v * W)).store_unaligned(c + v * W);
+        continue;
+      }
+#pragma GCC unroll 8
+      for (int v = 0; v < NV - 1; ++v) acc[r][v].store_unaligned(c + v * W);
+      store_n<A>(c + (NV - 1) * W, acc[r][NV - 1], tail);
+    }
+    return;
+  }
+  V colsum[NV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NV; ++v) colsum[v] = V(0.0f);
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) store_vector<A>(t, acc[r][v], r, v * W, v == NV - 1 ? tail : W, colsum[v], add_c);
+  flush_colsum<A, NV>(t, colsum);
+}
+
+// t.panels packed tiles in one call: full panels of B, C moving NR columns
+// right per panel (run_packed's L1 block), or with t.sweep_rows full row
+// tiles on one panel, A and C moving MR rows down (its IC blocks). Each tile
+// is the one-tile kernel on a moved copy of t (field by field), so the nest's
+// per-tile set-up and dispatch is paid once per sweep: on Zen 3, 0.5-1.2%
+// faster on bwdW1 at 32 and 256, fwd4 at 256 and fwd3 at 256 (the same
+// library with and without sweeps, alternated in one process). The loop
+// inside the tile's own body instead quadrupled its code and measured 2-4%
+// slower than calling it per tile.
+template <class A, int MR, int NV>
+__attribute__((noinline)) void f32_gemm_sweep(const TileArgs& t, std::ptrdiff_t ldb) {
+  constexpr int W = static_cast<int>(vf<A>::size);
+  TileArgs u = t;
+  for (int s = 0; s < t.panels; ++s) {
+    if (t.sweep_rows) {
+      const std::ptrdiff_t i0 = static_cast<std::ptrdiff_t>(s) * MR;
+      u.a = t.a + i0 * t.rs_a;
+      u.a2 = t.a2 ? t.a2 + i0 * t.rs_a : nullptr;
+      u.c = t.c + i0 * t.ldc;
+      u.dact_y = t.dact_y ? t.dact_y + i0 * t.ld_dact : nullptr;
+    } else {
+      const int j0 = s * NV * W;  // field by field: a whole copy of t per tile stalls its loads
+      u.b = t.b + static_cast<std::ptrdiff_t>(j0) * t.kc;
+      u.c = t.c + j0;
+      u.bias = t.bias ? t.bias + j0 : nullptr;
+      u.dact_y = t.dact_y ? t.dact_y + j0 : nullptr;
+      u.colsum = t.colsum ? t.colsum + j0 : nullptr;
+    }
+    f32_gemm_tile<A, MR, NV, kPacked>(u, ldb);
+  }
+}
+template <class A, int MR, int NV, int Mode>
+inline void run_tile(const TileArgs& t, std::ptrdiff_t ldb) {
+  if constexpr (Mode == kSweep)
+    f32_gemm_sweep<A, MR, NV>(t, ldb);
+  else
+    f32_gemm_tile<A, MR, NV, Mode>(t, ldb);
 }
 
 // Half-width vectors for a narrow last panel: on AVX-512 a panel of at most
@@ -231,9 +262,9 @@ inline void tile_pick_nv(const TileArgs& t, int nv, std::ptrdiff_t ldb) {
   using H = typename HalfArch<A>::type;
   if constexpr (NV == 1 && !std::is_void_v<H>) {
     constexpr int W = static_cast<int>(vf<A>::size);
-    if (t.nr <= W / 2) return f32_gemm_tile<H, M, 1, Mode>(t, ldb);
+    if (t.nr <= W / 2) return run_tile<H, M, 1, Mode>(t, ldb);
   }
-  f32_gemm_tile<A, M, NV, Mode>(t, ldb);
+  run_tile<A, M, NV, Mode>(t, ldb);
 }
 template <class A, int Mode, int M, int NV>
 inline void tile_pick(const TileArgs& t, int nv, std::ptrdiff_t ldb) {
@@ -243,21 +274,13 @@ inline void tile_pick(const TileArgs& t, int nv, std::ptrdiff_t ldb) {
   tile_pick_nv<A, Mode, M, NV>(t, nv, ldb);
 }
 
-// Several full panels: a separate instantiation, so that the one-panel tiles
-// keep their code (the loop around them cost the training step ~1%).
-template <class A, int M, int NV>
-inline void sweep_pick(const TileArgs& t) {
-  if constexpr (M > 1) {
-    if (t.mr < M) return sweep_pick<A, M - 1, NV>(t);
-  }
-  f32_gemm_tile<A, M, NV, kSweep>(t, NV * static_cast<std::ptrdiff_t>(vf<A>::size));
-}
 template <class A, int MR, int NV>
 void tile_packed(const TileArgs& t) {
-  if (t.panels > 1) return sweep_pick<A, MR, NV>(t);
   constexpr int W = static_cast<int>(vf<A>::size);
   const int nv = (t.nr + W - 1) / W;
-  tile_pick<A, kPacked, MR, NV>(t, nv, static_cast<std::ptrdiff_t>(nv) * W);  // pack_b's panel width
+  const std::ptrdiff_t ldb = static_cast<std::ptrdiff_t>(nv) * W;  // pack_b's panel width
+  if (t.panels > 1) return tile_pick<A, kSweep, MR, NV>(t, nv, ldb);
+  tile_pick<A, kPacked, MR, NV>(t, nv, ldb);
 }
 template <class A, int MR, int NV>
 void tile_direct(const TileArgs& t) {

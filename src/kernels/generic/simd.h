@@ -204,13 +204,12 @@ inline void store_vector(const TileArgs& t, vf<A> x, int r, int j, int n, vf<A>&
 }
 
 template <class A, int NV>
-inline void flush_colsum(const TileArgs& t, const vf<A> (&cs)[NV], int j0 = 0) {
+inline void flush_colsum(const TileArgs& t, const vf<A> (&cs)[NV]) {
   if (!t.last || !t.colsum) return;
   constexpr int W = static_cast<int>(vf<A>::size);
-  float* const colsum = t.colsum + j0;
   for (int v = 0; v < NV; ++v) {
     const int n = imin(W, t.nr - v * W);
-    store_n<A>(colsum + v * W, load_n<A>(colsum + v * W, n) + cs[v], n);
+    store_n<A>(t.colsum + v * W, load_n<A>(t.colsum + v * W, n) + cs[v], n);
   }
 }
 

@@ -32,10 +32,10 @@ void finish_row(const TileArgs& t, int r, int j0, int nr, const float* vals) {
   }
 }
 
-// B rows ldb apart (packed: ldb = nr), C's columns from jc.
-void tile_rows(const TileArgs& t, const float* b0, std::ptrdiff_t ldb, int jc) {
-  for (int r0 = 0; r0 < t.mr; r0 += T.mr) {
-    const int mr = t.mr - r0 < T.mr ? t.mr - r0 : T.mr;
+// Rows 0 .. rows - 1, B rows ldb apart (packed: ldb = nr), C's columns from jc.
+void tile_rows(const TileArgs& t, int rows, const float* b0, std::ptrdiff_t ldb, int jc) {
+  for (int r0 = 0; r0 < rows; r0 += T.mr) {
+    const int mr = rows - r0 < T.mr ? rows - r0 : T.mr;
     for (int j0 = 0; j0 < t.nr; j0 += T.nv) {
       const int nr = t.nr - j0 < T.nv ? t.nr - j0 : T.nv;
       float acc[T.mr][T.nv] = {};
@@ -54,9 +54,11 @@ void tile_rows(const TileArgs& t, const float* b0, std::ptrdiff_t ldb, int jc) {
 }
 
 void tile_packed(const TileArgs& t) {
-  for (int p = 0; p < t.panels; ++p) tile_rows(t, t.b + static_cast<std::ptrdiff_t>(p) * t.kc * t.nr, t.nr, p * t.nr);
+  if (t.sweep_rows) return tile_rows(t, t.panels * t.mr, t.b, t.nr, 0);
+  for (int p = 0; p < t.panels; ++p)
+    tile_rows(t, t.mr, t.b + static_cast<std::ptrdiff_t>(p) * t.kc * t.nr, t.nr, p * t.nr);
 }
-void tile_direct(const TileArgs& t) { tile_rows(t, t.b, t.ldb, 0); }
+void tile_direct(const TileArgs& t) { tile_rows(t, t.mr, t.b, t.ldb, 0); }
 
 void tile_dot(const TileArgs& t) {
   for (int r = 0; r < t.mr; ++r) {
@@ -73,7 +75,7 @@ void tile_dot(const TileArgs& t) {
 }
 
 // Batch 1: the tiles cover any nr for NN; NT in runs of dot_nj columns.
-void gemv_nn(const TileArgs& t) { tile_rows(t, t.b, t.ldb, 0); }
+void gemv_nn(const TileArgs& t) { tile_rows(t, t.mr, t.b, t.ldb, 0); }
 void gemv_nt(const TileArgs& t) {
   for (int j = 0; j < t.nr; j += T.dot_nj) {
     TileArgs s = columns_from(t, j);
