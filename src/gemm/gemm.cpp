@@ -110,6 +110,9 @@ bool run_ger(const IsaKernels& ks, const GemmProblem& p) {
   return true;
 }
 
+// Floats of a 32 KB L1 data cache (Zen 3 and 4, most Cortex-A).
+constexpr std::size_t kL1Floats = 8192;
+
 // Batches 1..8 and builds without packing: op(B) read where it lies, whole K per tile.
 void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   TileArgs t = tile_base(p);
@@ -129,15 +132,30 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   if (p.op_b == Op::N) {
     t.ldb = p.ldb;
     const int n_main = p.n - run_nn_tail(ks, p);
-    for (int jr = 0; jr < n_main; jr += ks.nr) {
+    const auto tile_at = [&](int ir, int mr, int jr) {
+      t.mr = mr;
       t.nr = imin(ks.nr, p.n - jr);
+      t.a = a_at(p, ir, 0);
       t.b = p.b + jr;
-      for (int ir = 0; ir < p.m; ir += t.mr) {
-        t.mr = tile_rows(ir, p.m, ks.mr);
-        t.a = a_at(p, ir, 0);
-        place(t, p, ir, jr);
-        ks.tile_direct(t);
+      place(t, p, ir, jr);
+      ks.tile_direct(t);
+    };
+    // Panels outer: a panel of B stays in L1 across the row tiles. Rows
+    // outer for an A^T beyond L1 (bwdW2 at batch 256: 100 KB): each row
+    // tile's A sliver (k lines) comes from L2 once for all the panels (Zen 3,
+    // in one process alternated: bwdW2/256 3-7% faster; at batch 32, A in L1,
+    // 0-2% slower, so it keeps panels outer).
+    if (p.op_a == Op::T && static_cast<std::size_t>(p.k) * static_cast<std::size_t>(p.m) > kL1Floats) {
+      for (int ir = 0, mr = 0; ir < p.m; ir += mr) {
+        mr = tile_rows(ir, p.m, ks.mr);
+        for (int jr = 0; jr < n_main; jr += ks.nr) tile_at(ir, mr, jr);
       }
+    } else {
+      for (int jr = 0; jr < n_main; jr += ks.nr)
+        for (int ir = 0, mr = 0; ir < p.m; ir += mr) {
+          mr = tile_rows(ir, p.m, ks.mr);
+          tile_at(ir, mr, jr);
+        }
     }
   } else if (p.op_a == Op::N) {
     t.ldb = p.ldb;
