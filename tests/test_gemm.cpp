@@ -337,12 +337,15 @@ TEST_CASE("gemm: k around KC and NC blocks") {
       cases.push_back(cs);
     }
   // 65..256 rows with op(B) beyond 128 Ki floats: NN/TN packed, K and N in blocks.
-  for (const auto& op : ops) {
-    Case cs{70, 385, 513, op[0], op[1]};
-    cs.accumulate = true;
-    cs.epilogue = e++ % kNumEpilogues;
-    cases.push_back(cs);
-  }
+  // K = 256 in one block by 384 columns: a packed block beyond the 64 Ki
+  // floats run_packed sweeps whole per row tile, so its IC blocks (128 + 12 rows) run.
+  for (const auto& op : ops)
+    for (const int k : {513, 256}) {
+      Case cs{k == 256 ? 140 : 70, k == 256 ? 520 : 385, k, op[0], op[1]};
+      cs.accumulate = true;
+      cs.epilogue = e++ % kNumEpilogues;
+      cases.push_back(cs);
+    }
   CHECK(run_sweep(cases) == 0);
 }
 

@@ -189,8 +189,14 @@ inline bool nn_tn_in_place(const GemmProblem& p) {
          (p.m <= kDirectRowsL2 && static_cast<std::size_t>(p.k) * static_cast<std::size_t>(p.n) <= kDirectBFloats);
 }
 
-// A packed B block up to this size stays in L1 (32 KB on Zen 4 and most cores).
-constexpr std::size_t kL1BlockFloats = 4096;
+// A packed B block up to this size (256 KB, half of Zen 3's L2) is swept
+// whole for each row tile: each A sliver and C row is touched once, B read
+// from L1 or L2 in sequence. Above it, BLIS's IC blocks keep a panel in L1
+// while MC rows of A stream. Zen 3, the library with 16 KB (an L1 block) and
+// with 256 KB, alternated in one process, 2 runs: bwdW1 at K = 64 (the tied
+// step's) and 256, fwd4 at batch 128 and 256, fwd1 at 512 packed, each
+// 0.3-3% faster with 256 KB.
+constexpr std::size_t kSweepBlockFloats = 64 * 1024;
 
 constexpr int kPanelAtATimeRows = 64;
 
@@ -298,8 +304,8 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
       t.kc1 = kc;
       t.load_c = p.accumulate || pc > 0;
       t.last = pc + kc == p.k;
-      // A packed block small enough for L1 (bwdW: K = batch) is swept whole
-      // for each MR rows of A: each A sliver and C row is touched once.
+      // A packed block up to kSweepBlockFloats is swept whole for each MR
+      // rows of A (the tile loops over the panels: TileArgs::panels).
       // A last panel of <= 4 columns of a plain A^T product (the weight
       // gradients of 100-wide layers) goes to the row-vector tail kernel.
       const int tail = nc % NR;
@@ -316,8 +322,7 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
         place(u, p, i0, jc + nc_main);
         ks.tile_tn_tail(u);
       };
-      if (static_cast<std::size_t>(kc + k2) * static_cast<std::size_t>(round_up(nc, ks.simd_width)) <= kL1BlockFloats) {
-        // The JR loop runs in the tile: one call sweeps the full panels.
+      if (static_cast<std::size_t>(kc + k2) * static_cast<std::size_t>(round_up(nc, ks.simd_width)) <= kSweepBlockFloats) {
         const int full = nc_main / NR, rest = nc_main % NR;
         for (int ir = 0; ir < p.m; ir += t.mr) {  // IR
           t.mr = tile_rows(ir, p.m, MR);
@@ -343,23 +348,10 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
       }
       for (int ic = 0; ic < p.m; ic += ks.mc) {  // IC
         const int mc = imin(ks.mc, p.m - ic);
-        int full = 0;  // leading row tiles of MR rows: the IR loop runs in one tile call
-        while (full * MR < mc && tile_rows(full * MR, mc, MR) == MR) ++full;
         for (int jr = 0; jr < nc_main; jr += NR) {  // JR
           t.nr = imin(NR, nc - jr);
           t.b = scratch + static_cast<std::ptrdiff_t>(jr) * (kc + k2);
-          if (full > 1) {
-            t.mr = MR;
-            t.panels = full;
-            t.sweep_rows = true;
-            t.a = a_at(p, ic, pc);
-            if (second) t.a2 = a_at(*second, ic, 0);
-            place(t, p, ic, jc + jr);
-            ks.tile(t);
-            t.panels = 1;
-            t.sweep_rows = false;
-          }
-          for (int ir = full > 1 ? full * MR : 0; ir < mc; ir += t.mr) {  // IR
+          for (int ir = 0; ir < mc; ir += t.mr) {  // IR
             t.mr = tile_rows(ir, mc, MR);
             t.a = a_at(p, ic + ir, pc);
             if (second) t.a2 = a_at(*second, ic + ir, 0);

@@ -36,10 +36,8 @@ namespace mote::kernels {
 
 struct TileArgs {
   int mr = 0, nr = 0, kc = 0;
-  // `tile` only: tiles swept in one call. panels > 1 (t.nr == NR): panel p of
-  // B at b + p * kc * NR, its C columns and epilogue operands p * NR right;
-  // with sweep_rows (t.mr == MR) one panel, tile p's rows of A, C and dact_y
-  // p * MR down.
+  // `tile` only: panels > 1 (t.nr == NR) sweeps that many panels in one call,
+  // panel p of B at b + p * kc * NR, its C columns and epilogue operands p * NR right.
   int panels = 1;
   const float* a = nullptr;
   std::ptrdiff_t rs_a = 0, cs_a = 0;
@@ -52,7 +50,6 @@ struct TileArgs {
   // tile_tc only: C's rows may be written 8 columns wide from t.c, past the
   // t.mr < 8 columns of this call (the next call rewrites those columns).
   bool wide_store = false;
-  bool sweep_rows = false;  // see panels
   // Epilogue, pointers offset to this tile's (row, column) origin.
   const float* bias = nullptr;
   Activation act = Activation::linear;

@@ -34,8 +34,7 @@ inline void transpose8x8_regs(__m256 (&r)[8]) {
 #endif
 
 // ------------------------------------------------------------ broadcast tiles
-// kSweep: packed, t.panels tiles in one call (f32_gemm_sweep).
-enum BMode : int { kPacked = 0, kDirect = 1, kDirectTail = 2, kSweep = 3 };
+enum BMode : int { kPacked = 0, kDirect = 1, kDirectTail = 2 };
 
 // ldb: B's row stride (the packed panel's width, or op(B)'s ldb in place).
 template <class A, int MR, int NV, int Mode>
@@ -200,43 +199,28 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
   flush_colsum<A, NV>(t, colsum);
 }
 
-// t.panels packed tiles in one call: full panels of B, C moving NR columns
-// right per panel (run_packed's L1 block), or with t.sweep_rows full row
-// tiles on one panel, A and C moving MR rows down (its IC blocks). Each tile
-// is the one-tile kernel on a moved copy of t (field by field), so the nest's
-// per-tile set-up and dispatch is paid once per sweep: on Zen 3, 0.5-1.2%
-// faster on bwdW1 at 32 and 256, fwd4 at 256 and fwd3 at 256 (the same
-// library with and without sweeps, alternated in one process). The loop
-// inside the tile's own body instead quadrupled its code and measured 2-4%
-// slower than calling it per tile.
+// t.panels full panels of B in one call, C and the epilogue operands moving
+// NR columns right per panel (run_packed's sweep blocks). Each tile is the
+// one-tile kernel on a moved copy of t (field by field: a whole copy per
+// tile stalls the tile's loads of it), so the nest's per-tile set-up and
+// dispatch is paid once per sweep: on Zen 3, 0.5-1.2% faster on bwdW1 at 32
+// and 256, fwd4 at 256 and fwd3 at 256 (the same library with and without
+// sweeps, alternated in one process). The loop inside the tile's own body
+// instead quadrupled its code and measured 2-4% slower than calling it per
+// tile.
 template <class A, int MR, int NV>
 __attribute__((noinline)) void f32_gemm_sweep(const TileArgs& t, std::ptrdiff_t ldb) {
   constexpr int W = static_cast<int>(vf<A>::size);
   TileArgs u = t;
   for (int s = 0; s < t.panels; ++s) {
-    if (t.sweep_rows) {
-      const std::ptrdiff_t i0 = static_cast<std::ptrdiff_t>(s) * MR;
-      u.a = t.a + i0 * t.rs_a;
-      u.a2 = t.a2 ? t.a2 + i0 * t.rs_a : nullptr;
-      u.c = t.c + i0 * t.ldc;
-      u.dact_y = t.dact_y ? t.dact_y + i0 * t.ld_dact : nullptr;
-    } else {
-      const int j0 = s * NV * W;  // field by field: a whole copy of t per tile stalls its loads
-      u.b = t.b + static_cast<std::ptrdiff_t>(j0) * t.kc;
-      u.c = t.c + j0;
-      u.bias = t.bias ? t.bias + j0 : nullptr;
-      u.dact_y = t.dact_y ? t.dact_y + j0 : nullptr;
-      u.colsum = t.colsum ? t.colsum + j0 : nullptr;
-    }
+    const int j0 = s * NV * W;
+    u.b = t.b + static_cast<std::ptrdiff_t>(j0) * t.kc;
+    u.c = t.c + j0;
+    u.bias = t.bias ? t.bias + j0 : nullptr;
+    u.dact_y = t.dact_y ? t.dact_y + j0 : nullptr;
+    u.colsum = t.colsum ? t.colsum + j0 : nullptr;
     f32_gemm_tile<A, MR, NV, kPacked>(u, ldb);
   }
-}
-template <class A, int MR, int NV, int Mode>
-inline void run_tile(const TileArgs& t, std::ptrdiff_t ldb) {
-  if constexpr (Mode == kSweep)
-    f32_gemm_sweep<A, MR, NV>(t, ldb);
-  else
-    f32_gemm_tile<A, MR, NV, Mode>(t, ldb);
 }
 
 // Half-width vectors for a narrow last panel: on AVX-512 a panel of at most
@@ -262,9 +246,9 @@ inline void tile_pick_nv(const TileArgs& t, int nv, std::ptrdiff_t ldb) {
   using H = typename HalfArch<A>::type;
   if constexpr (NV == 1 && !std::is_void_v<H>) {
     constexpr int W = static_cast<int>(vf<A>::size);
-    if (t.nr <= W / 2) return run_tile<H, M, 1, Mode>(t, ldb);
+    if (t.nr <= W / 2) return f32_gemm_tile<H, M, 1, Mode>(t, ldb);
   }
-  run_tile<A, M, NV, Mode>(t, ldb);
+  f32_gemm_tile<A, M, NV, Mode>(t, ldb);
 }
 template <class A, int Mode, int M, int NV>
 inline void tile_pick(const TileArgs& t, int nv, std::ptrdiff_t ldb) {
@@ -274,13 +258,19 @@ inline void tile_pick(const TileArgs& t, int nv, std::ptrdiff_t ldb) {
   tile_pick_nv<A, Mode, M, NV>(t, nv, ldb);
 }
 
+template <class A, int M, int NV>
+inline void sweep_pick(const TileArgs& t) {  // full panels: mr in [1, M], nv = NV
+  if constexpr (M > 1) {
+    if (t.mr < M) return sweep_pick<A, M - 1, NV>(t);
+  }
+  f32_gemm_sweep<A, M, NV>(t, NV * static_cast<std::ptrdiff_t>(vf<A>::size));
+}
 template <class A, int MR, int NV>
 void tile_packed(const TileArgs& t) {
+  if (t.panels > 1) return sweep_pick<A, MR, NV>(t);
   constexpr int W = static_cast<int>(vf<A>::size);
   const int nv = (t.nr + W - 1) / W;
-  const std::ptrdiff_t ldb = static_cast<std::ptrdiff_t>(nv) * W;  // pack_b's panel width
-  if (t.panels > 1) return tile_pick<A, kSweep, MR, NV>(t, nv, ldb);
-  tile_pick<A, kPacked, MR, NV>(t, nv, ldb);
+  tile_pick<A, kPacked, MR, NV>(t, nv, static_cast<std::ptrdiff_t>(nv) * W);  // pack_b's panel width
 }
 template <class A, int MR, int NV>
 void tile_direct(const TileArgs& t) {

@@ -54,7 +54,6 @@ void tile_rows(const TileArgs& t, int rows, const float* b0, std::ptrdiff_t ldb,
 }
 
 void tile_packed(const TileArgs& t) {
-  if (t.sweep_rows) return tile_rows(t, t.panels * t.mr, t.b, t.nr, 0);
   for (int p = 0; p < t.panels; ++p)
     tile_rows(t, t.mr, t.b + static_cast<std::ptrdiff_t>(p) * t.kc * t.nr, t.nr, p * t.nr);
 }
