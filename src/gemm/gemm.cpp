@@ -110,8 +110,10 @@ bool run_ger(const IsaKernels& ks, const GemmProblem& p) {
   return true;
 }
 
+#if MOTE_GEMM_PACKING
 // Floats of a 32 KB L1 data cache (Zen 3 and 4, most Cortex-A).
 constexpr std::size_t kL1Floats = 8192;
+#endif
 
 // Batches 1..8 and builds without packing: op(B) read where it lies, whole K per tile.
 void run_direct(const IsaKernels& ks, const GemmProblem& p) {
@@ -143,9 +145,14 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
     // Panels outer: a panel of B stays in L1 across the row tiles. Rows
     // outer for an A^T beyond L1 (bwdW2 at batch 256: 100 KB): each row
     // tile's A sliver (k lines) comes from L2 once for all the panels (Zen 3,
-    // in one process alternated: bwdW2/256 3-7% faster; at batch 32, A in L1,
-    // 0-2% slower, so it keeps panels outer).
-    if (p.op_a == Op::T && static_cast<std::size_t>(p.k) * static_cast<std::size_t>(p.m) > kL1Floats) {
+    // in one process alternated: bwdW2/256 2-7% faster; at batch 32, A in L1,
+    // 0-2% slower, so it keeps panels outer). Not in builds without packing
+    // (firmware: no data cache on a Cortex-M4; the branch cost its flash).
+    bool rows_outer = false;
+#if MOTE_GEMM_PACKING
+    rows_outer = p.op_a == Op::T && static_cast<std::size_t>(p.k) * static_cast<std::size_t>(p.m) > kL1Floats;
+#endif
+    if (rows_outer) {
       for (int ir = 0, mr = 0; ir < p.m; ir += mr) {
         mr = tile_rows(ir, p.m, ks.mr);
         for (int jr = 0; jr < n_main; jr += ks.nr) tile_at(ir, mr, jr);

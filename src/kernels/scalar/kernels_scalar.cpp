@@ -54,8 +54,12 @@ void tile_rows(const TileArgs& t, int rows, const float* b0, std::ptrdiff_t ldb,
 }
 
 void tile_packed(const TileArgs& t) {
+#if MOTE_GEMM_PACKING  // run_packed's sweeps (firmware does not pack: 72 bytes of flash)
   for (int p = 0; p < t.panels; ++p)
     tile_rows(t, t.mr, t.b + static_cast<std::ptrdiff_t>(p) * t.kc * t.nr, t.nr, p * t.nr);
+#else
+  tile_rows(t, t.mr, t.b, t.nr, 0);
+#endif
 }
 void tile_direct(const TileArgs& t) { tile_rows(t, t.mr, t.b, t.ldb, 0); }
 
