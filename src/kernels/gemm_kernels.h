@@ -77,14 +77,19 @@ inline int k_segments(const TileArgs& t) { return t.a2 ? 2 : 1; }
 inline const float* segment_a(const TileArgs& t, int s) { return s ? t.a2 : t.a; }
 inline int segment_kc(const TileArgs& t, int s) { return t.a2 == nullptr ? t.kc : s ? t.kc - t.kc1 : t.kc1; }
 
-// t with C and its epilogue operands moved j columns right (B is the caller's:
-// its offset depends on the layout).
-inline TileArgs columns_from(const TileArgs& t, int j) {
-  TileArgs s = t;
+// s's C and epilogue operands set to t's moved j columns right, field by
+// field (a sweep reuses one s: a whole copy per tile stalls the tile's loads
+// of it). B is the caller's: its offset depends on the layout.
+inline void move_columns(TileArgs& s, const TileArgs& t, int j) {
   s.c = t.c + j;
   s.bias = t.bias ? t.bias + j : nullptr;
   s.dact_y = t.dact_y ? t.dact_y + j : nullptr;
   s.colsum = t.colsum ? t.colsum + j : nullptr;
+}
+// t with C and its epilogue operands moved j columns right.
+inline TileArgs columns_from(const TileArgs& t, int j) {
+  TileArgs s = t;
+  move_columns(s, t, j);
   return s;
 }
 
