@@ -175,14 +175,34 @@ const char* scratch_name(ScratchKind s) {
   return s == ScratchKind::planned ? "planned" : s == ScratchKind::tiny ? "tiny" : "none";
 }
 
+// One case's operands with the oracle's result and its error bounds: computed
+// once and checked against every kernel set and scratch size (the oracle and
+// the bounds cost more than the kernels, most of all under emulation).
+struct Expected {
+  Operands o;
+  std::vector<float> c, colsum;
+  Bound bd;
+  uint64_t seed;
+};
+
+Expected expect(const Case& cs, uint64_t seed) {
+  Expected x{make_operands(cs, seed), {}, {}, {}, seed};
+  x.c = x.o.c0;
+  x.colsum = x.o.colsum0;
+  mote::kernels::gemm_ref(problem(cs, x.o, x.c.data(), x.colsum.data()));
+  x.bd = bounds(cs, x.o, x.c);
+  return x;
+}
+
 // Runs one case on one kernel set and returns the number of mismatches (the
 // first few are printed with the seed).
-int check_case(const IsaKernels& ks, const Case& cs, uint64_t seed, ScratchKind sk) {
-  Operands o = make_operands(cs, seed);
+int check_case(const IsaKernels& ks, const Case& cs, Expected& x, ScratchKind sk) {
+  Operands& o = x.o;
+  const uint64_t seed = x.seed;
   const EpSpec& e = kEpilogues[cs.epilogue];
-  std::vector<float> ref_c = o.c0, got_c = o.c0;
-  std::vector<float> ref_cs = o.colsum0, got_cs = o.colsum0;
-  mote::kernels::gemm_ref(problem(cs, o, ref_c.data(), ref_cs.data()));
+  std::vector<float> ref_c = x.c, got_c = o.c0;
+  const std::vector<float>& ref_cs = x.colsum;
+  std::vector<float> got_cs = o.colsum0;
 
   std::vector<float> scratch;
   if (sk == ScratchKind::planned) {
@@ -193,14 +213,14 @@ int check_case(const IsaKernels& ks, const Case& cs, uint64_t seed, ScratchKind 
   }
   // Poison what the kernel may write but must not read first.
   if (!cs.accumulate)
-    for (float& x : got_c) x = std::nanf("");
+    for (float& v : got_c) v = std::nanf("");
   // Keep the padding of C: it must come back untouched.
   for (int i = 0; i < cs.m; ++i)
     for (int j = cs.n; j < o.ldc; ++j) got_c[i * o.ldc + j] = ref_c[i * o.ldc + j] = 12345.0f;
   mote::gemm::run_with(ks, problem(cs, o, got_c.data(), got_cs.data()), scratch.empty() ? nullptr : scratch.data(),
                        scratch.size());
 
-  const Bound bd = bounds(cs, o, ref_c);
+  const Bound& bd = x.bd;
   int bad = 0;
   for (int i = 0; i < cs.m; ++i) {
     for (int j = 0; j < o.ldc; ++j) {
@@ -251,12 +271,12 @@ uint64_t base_seed() {
 int run_sweep(const std::vector<Case>& cases) {
   int bad = 0;
   uint64_t n = 0;
-  for (const IsaKernels* ks : mote::test::testable_kernel_sets()) {
-    for (const Case& cs : cases) {
-      for (ScratchKind sk : {ScratchKind::planned, ScratchKind::tiny, ScratchKind::none}) {
-        bad += check_case(*ks, cs, base_seed() + n++, sk);
-      }
-    }
+  const std::vector<const IsaKernels*> sets = mote::test::testable_kernel_sets();
+  for (const Case& cs : cases) {
+    Expected x = expect(cs, base_seed() + n++);
+    for (const IsaKernels* ks : sets)
+      for (ScratchKind sk : {ScratchKind::planned, ScratchKind::tiny, ScratchKind::none})
+        bad += check_case(*ks, cs, x, sk);
   }
   return bad;
 }
@@ -545,19 +565,39 @@ TEST_CASE("gemm: run_sum adds two A^T * B products into one C (a tied kernel's t
   // (k + k2 + 2) u S, S = sum |a b| + |C0| (the bound of test_gemm's sweeps).
   std::mt19937_64 rng(base_seed() + 7);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const std::vector<const IsaKernels*> sets = mote::test::testable_kernel_sets();
   int bad = 0;
-  for (const IsaKernels* ks : mote::test::testable_kernel_sets())
-    for (int m : {65, 100, 129, 784})
-      for (int n : {30, 52, 100})
-        for (auto [k, k2] : {std::pair{32, 32}, std::pair{1, 7}, std::pair{7, 1}, std::pair{200, 100}})
-          for (bool acc : {false, true}) {
-            const int lda = m + 3, ldb = n + 1, ldc = n + 2;
-            std::vector<float> a(static_cast<std::size_t>(k) * lda), a2(static_cast<std::size_t>(k2) * lda);
-            std::vector<float> b(static_cast<std::size_t>(k) * ldb), b2(static_cast<std::size_t>(k2) * ldb);
-            std::vector<float> c(static_cast<std::size_t>(m) * ldc);
-            for (auto* v : {&a, &a2, &b, &b2, &c})
-              for (float& x : *v) x = u(rng);
-            const std::vector<float> c0 = c;
+  for (int m : {65, 100, 129, 784})
+    for (int n : {30, 52, 100})
+      for (auto [k, k2] : {std::pair{32, 32}, std::pair{1, 7}, std::pair{7, 1}, std::pair{200, 100}})
+        for (bool acc : {false, true}) {
+          const int lda = m + 3, ldb = n + 1, ldc = n + 2;
+          std::vector<float> a(static_cast<std::size_t>(k) * lda), a2(static_cast<std::size_t>(k2) * lda);
+          std::vector<float> b(static_cast<std::size_t>(k) * ldb), b2(static_cast<std::size_t>(k2) * ldb);
+          std::vector<float> c0(static_cast<std::size_t>(m) * ldc);
+          for (auto* v : {&a, &a2, &b, &b2, &c0})
+            for (float& x : *v) x = u(rng);
+          // The sum in double and its bound, once for every kernel set.
+          std::vector<double> want(c0.size()), tol(c0.size());
+          for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) {
+              const std::size_t at = static_cast<std::size_t>(i) * ldc + j;
+              double w = acc ? c0[at] : 0.0, mag = acc ? std::fabs(c0[at]) : 0.0;
+              for (int q1 = 0; q1 < k; ++q1) {
+                const double t = static_cast<double>(a[static_cast<std::size_t>(q1) * lda + i]) * b[static_cast<std::size_t>(q1) * ldb + j];
+                w += t;
+                mag += std::fabs(t);
+              }
+              for (int q2 = 0; q2 < k2; ++q2) {
+                const double t = static_cast<double>(a2[static_cast<std::size_t>(q2) * lda + i]) * b2[static_cast<std::size_t>(q2) * ldb + j];
+                w += t;
+                mag += std::fabs(t);
+              }
+              want[at] = w;
+              tol[at] = (k + k2 + 2) * kU * mag;
+            }
+          for (const IsaKernels* ks : sets) {
+            std::vector<float> c = c0;
             GemmProblem p;
             p.m = m;
             p.n = n;
@@ -584,21 +624,11 @@ TEST_CASE("gemm: run_sum adds two A^T * B products into one C (a tied kernel's t
                   if (c[at] != c0[at] && ++bad <= 3) MESSAGE(std::string(ks->name), ": padding of C written");
                   continue;
                 }
-                double want = acc ? c0[at] : 0.0, mag = acc ? std::fabs(c0[at]) : 0.0;
-                for (int q1 = 0; q1 < k; ++q1) {
-                  const double t = static_cast<double>(a[static_cast<std::size_t>(q1) * lda + i]) * b[static_cast<std::size_t>(q1) * ldb + j];
-                  want += t;
-                  mag += std::fabs(t);
-                }
-                for (int q2 = 0; q2 < k2; ++q2) {
-                  const double t = static_cast<double>(a2[static_cast<std::size_t>(q2) * lda + i]) * b2[static_cast<std::size_t>(q2) * ldb + j];
-                  want += t;
-                  mag += std::fabs(t);
-                }
-                if (!(std::fabs(c[at] - want) <= (k + k2 + 2) * kU * mag) && ++bad <= 3)
+                if (!(std::fabs(c[at] - want[at]) <= tol[at]) && ++bad <= 3)
                   MESSAGE(std::string(ks->name), " ", m, "x", n, " k ", k, "+", k2, " acc ", acc, ": C[", i, "][", j,
-                          "] = ", c[at], " want ", want);
+                          "] = ", c[at], " want ", want[at]);
               }
           }
+        }
   CHECK(bad == 0);
 }
