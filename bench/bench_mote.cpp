@@ -7,26 +7,14 @@
 #include "mote/model.h"
 #include "mote/spec.h"
 #include "mote/train.h"
+#include "mote_gemm.h"
 #include "peers.h"
 
 namespace bench {
 
 bool gemm_mote(const Gemm& g, GemmBuffers& buf, benchmark::State& st) {
-  const int batch = g.layout == Layout::TN ? g.k : g.m;
-  std::vector<float> scratch(mote::gemm_scratch_floats(batch, 784) + 16);
-  mote::gemm::GemmProblem p;
-  p.m = g.m;
-  p.n = g.n;
-  p.k = g.k;
-  p.op_a = g.layout == Layout::TN ? mote::gemm::Op::T : mote::gemm::Op::N;
-  p.op_b = g.layout == Layout::NT ? mote::gemm::Op::T : mote::gemm::Op::N;
-  p.a = buf.a.data();
-  p.lda = g.lda();
-  p.b = buf.b.data();
-  p.ldb = g.ldb();
-  p.c = buf.c.data();
-  p.ldc = g.ldc();
-  p.accumulate = g.accumulate;
+  std::vector<float> scratch(mote_scratch_floats(g));
+  const mote::gemm::GemmProblem p = mote_problem(g, buf);
   for (auto _ : st) {
     mote::gemm::run(p, scratch.data(), scratch.size());
     keep(p.c);

@@ -13,9 +13,8 @@
 #include <cstring>
 #include <vector>
 
-#include "bench_common.h"
 #include "gemm/gemm.h"
-#include "mote/spec.h"
+#include "mote_gemm.h"
 
 namespace mote::kernels {
 const IsaKernels* ab_base();
@@ -62,20 +61,8 @@ int main(int argc, char** argv) {
       std::snprintf(name, sizeof name, "%s/%d", g.name, batch);
       if (*filter && std::strstr(name, filter) == nullptr) continue;
       bench::GemmBuffers buf(g);
-      std::vector<float> scratch(mote::gemm_scratch_floats(batch, 784) + 16);
-      mote::gemm::GemmProblem p;
-      p.m = g.m;
-      p.n = g.n;
-      p.k = g.k;
-      p.op_a = g.layout == bench::Layout::TN ? mote::gemm::Op::T : mote::gemm::Op::N;
-      p.op_b = g.layout == bench::Layout::NT ? mote::gemm::Op::T : mote::gemm::Op::N;
-      p.a = buf.a.data();
-      p.lda = g.lda();
-      p.b = buf.b.data();
-      p.ldb = g.ldb();
-      p.c = buf.c.data();
-      p.ldc = g.ldc();
-      p.accumulate = g.accumulate;
+      std::vector<float> scratch(bench::mote_scratch_floats(g));
+      const mote::gemm::GemmProblem p = bench::mote_problem(g, buf);
       // Blocks of ~1 ms: long enough for the clock, short enough to alternate often.
       const double once = block_ns(*sets[0], p, scratch, 3);
       const int iters = std::max(1, static_cast<int>(1e6 / std::max(once, 1.0)));
