@@ -632,3 +632,120 @@ TEST_CASE("gemm: run_sum adds two A^T * B products into one C (a tied kernel's t
         }
   CHECK(bad == 0);
 }
+
+namespace {
+
+// One product with the fused SGD update (gemm_problem.h) against the same
+// product without it on the same kernel set and scratch, then the set's own
+// sgd over the result: the update must apply once to every element, after
+// its last accumulation, bit for bit, and leave W's previous value in C.
+struct UpdateCase {
+  int m, n, k, k2;  // k2 > 0: run_sum with a second product of k2 rows
+  Op op_a, op_b;
+  int pad_c;
+  bool scratch;
+};
+
+int check_update(const IsaKernels& ks, const UpdateCase& uc, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  const int ldc = uc.n + uc.pad_c;
+  const int lda = uc.op_a == Op::N ? uc.k : uc.m, ldb = uc.op_b == Op::N ? uc.n : uc.k;
+  std::vector<float> a(static_cast<std::size_t>(uc.m) * uc.k), b(static_cast<std::size_t>(uc.k) * uc.n);
+  std::vector<float> a2(static_cast<std::size_t>(uc.m) * uc.k2), b2(static_cast<std::size_t>(uc.k2) * uc.n);
+  std::vector<float> w0(static_cast<std::size_t>(uc.m) * ldc), c0(w0.size());
+  for (auto* v : {&a, &b, &a2, &b2, &w0, &c0})
+    for (float& x : *v) x = u(rng);
+  GemmProblem p;
+  p.m = uc.m;
+  p.n = uc.n;
+  p.k = uc.k;
+  p.op_a = uc.op_a;
+  p.a = a.data();
+  p.lda = lda;
+  p.op_b = uc.op_b;
+  p.b = b.data();
+  p.ldb = ldb;
+  p.ldc = ldc;
+  GemmProblem q = p;  // run_sum's second product: A^T B, accumulating
+  q.k = uc.k2;
+  q.a = a2.data();
+  q.b = b2.data();
+  q.lda = uc.m;
+  q.ldb = uc.n;
+  q.accumulate = true;
+  std::vector<float> scratch(uc.scratch ? mote::gemm_scratch_floats(uc.k + uc.k2, 784) : 0, -7.0f);
+  float* sp = uc.scratch ? scratch.data() : nullptr;
+  const auto run = [&](GemmProblem pp, float* c) {
+    pp.c = c;
+    GemmProblem qq = q;
+    qq.c = c;
+    if (uc.k2 > 0)
+      mote::gemm::run_sum_with(ks, pp, qq, sp, scratch.size());
+    else
+      mote::gemm::run_with(ks, pp, sp, scratch.size());
+  };
+  // The gradient G as this set computes it, and W - lr G by its sgd.
+  std::vector<float> g = c0;
+  run(p, g.data());
+  const float lr = 0.75f;
+  std::vector<float> want = w0;
+  for (int i = 0; i < uc.m; ++i)
+    ks.sgd(want.data() + static_cast<std::size_t>(i) * ldc, g.data() + static_cast<std::size_t>(i) * ldc, lr,
+           static_cast<std::size_t>(uc.n));
+  std::vector<float> w = w0, c = c0;
+  unsigned flags = 0;
+  p.update = mote::kernels::SgdUpdate{w.data(), lr, &flags};
+  run(p, c.data());
+  int bad = 0;
+  for (std::size_t at = 0; at < w.size(); ++at) {
+    const bool inside = static_cast<int>(at % static_cast<std::size_t>(ldc)) < uc.n;
+    const bool ok = inside ? (w[at] == want[at] && c[at] == w0[at]) : (w[at] == w0[at] && c[at] == c0[at]);
+    if (!ok && ++bad <= 3)
+      MESSAGE(std::string(ks.name), " ", uc.m, "x", uc.n, "x", uc.k, "+", uc.k2, " op ", uc.op_a == Op::N ? "N" : "T",
+              uc.op_b == Op::N ? "N" : "T", " ldc ", ldc, " scratch ", uc.scratch, ": at ", at, " W ", w[at], " want ",
+              inside ? want[at] : w0[at], ", C ", c[at], " want ", inside ? w0[at] : c0[at]);
+  }
+  if (flags != 0 && ++bad) MESSAGE(std::string(ks.name), " ", uc.m, "x", uc.n, ": flags ", flags, " on finite data");
+  // A NaN in A: the gradient flag; a huge step: only the weight flag.
+  a[a.size() / 2] = std::nanf("");
+  w = w0;
+  c = c0;
+  flags = 0;
+  run(p, c.data());
+  if (flags != (mote::kernels::kUpdateGradNonFinite | mote::kernels::kUpdateWeightNonFinite) && ++bad)
+    MESSAGE(std::string(ks.name), " ", uc.m, "x", uc.n, ": flags ", flags, " with a NaN in A");
+  a[a.size() / 2] = 0.5f;
+  w = w0;
+  c = c0;
+  flags = 0;
+  p.update.lr = 3e38f;
+  run(p, c.data());
+  if (flags != mote::kernels::kUpdateWeightNonFinite && ++bad)
+    MESSAGE(std::string(ks.name), " ", uc.m, "x", uc.n, ": flags ", flags, " with lr 3e38");
+  return bad;
+}
+
+}  // namespace
+
+TEST_CASE("gemm: plain SGD fused after the last store of C: W -= lr C bit for bit as sgd, C keeps the old W") {
+  // The packed sweep in row blocks (784 x 100, K 32 and the tied pair 32 + 32),
+  // the IC loop (300 x 400, K 256: its second JC block, 16 columns, is
+  // swept), run_sum's two-run fallback (K 200 + 100 > KC), the direct path
+  // (100 x 30, no scratch too), the rank-k path (K 2), NN with the tail
+  // columns and NT: wherever the path applies it, each element is updated
+  // once, after its last product.
+  const UpdateCase cases[] = {
+      {784, 100, 32, 0, Op::T, Op::N, 0, true},  {784, 100, 32, 32, Op::T, Op::N, 0, true},
+      {784, 100, 32, 32, Op::T, Op::N, 3, true}, {300, 400, 256, 0, Op::T, Op::N, 0, true},
+      {300, 400, 256, 0, Op::T, Op::N, 5, true}, {130, 52, 200, 100, Op::T, Op::N, 0, true},
+      {100, 30, 32, 0, Op::T, Op::N, 0, true},   {100, 30, 32, 0, Op::T, Op::N, 2, false},
+      {97, 100, 2, 0, Op::T, Op::N, 0, true},    {200, 100, 50, 0, Op::N, Op::N, 0, true},
+      {40, 784, 100, 0, Op::N, Op::T, 1, true},  {784, 100, 32, 32, Op::T, Op::N, 0, false},
+  };
+  int bad = 0;
+  uint64_t n = 0;
+  for (const IsaKernels* ks : mote::test::testable_kernel_sets())
+    for (const UpdateCase& uc : cases) bad += check_update(*ks, uc, base_seed() + 1000 + n++);
+  CHECK(bad == 0);
+}

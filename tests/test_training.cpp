@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "gemm/gemm.h"
 #include "mote/train.h"
 #include "test_util.h"
 
@@ -274,4 +275,152 @@ TEST_CASE("training on byte rows is bit for bit training on their floats (byte /
     CHECK(train_epoch_from(bm.model, ByteMatrixView{bytes.data(), rows, 20, 20}, rng, ctx, &past, &loss) ==
           Status::invalid_argument);
   }
+}
+
+namespace {
+
+// One step the long way: the forward pass with the loss, backward() into the
+// gradient block, the finiteness check and the SGD pass over the block (what
+// train_step did before the update was fused into the backward pass).
+Status unfused_sgd_step(Model& m, ConstMatrixView x, ConstMatrixView t, Loss loss, float lr, bool* weights_finite) {
+  const int last = m.num_layers() - 1;
+  MatrixView dz = m.output_buffer(x.rows);
+  double sum = 0.0;
+  if (loss == Loss::binary_crossentropy) {
+    REQUIRE(m.forward_bce(x, t, &sum) == Status::ok);
+  } else {
+    ConstMatrixView y;
+    REQUIRE(m.forward(x, &y) == Status::ok);
+    sum = loss_forward_backward(loss, m.layer(last).spec.act, y, t, &dz);
+  }
+  if (!std::isfinite(sum)) return Status::non_finite;
+  REQUIRE(m.backward(x, dz) == Status::ok);
+  if (!gemm::all_finite(m.grads(), m.trainable_count())) return Status::non_finite;
+  *weights_finite = optimizer_update({.kind = Optimizer::sgd, .lr = lr}, m.trainable(), m.grads(), nullptr,
+                                     m.trainable_count(), 1);
+  return Status::ok;
+}
+
+std::vector<float> params_of(const Model& m) {
+  std::vector<float> p(m.param_count());
+  REQUIRE(m.get_params(p.data(), p.size()) == Status::ok);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("plain SGD fused into the backward pass: the weights of backward() + the SGD pass, bit for bit") {
+  // The tied model (W1's two gradient shares in one pass, W2's in two), the
+  // stacked one, a partial batch, the MSE loss outside the fused BCE, what
+  // Trainable leaves trainable, and the plain oracle (gemm::use_reference).
+  struct Variant {
+    ModelSpec spec;
+    Trainable train;
+    Loss loss;
+    int batch, rows;
+  };
+  const ModelSpec mse_spec = ModelSpec(50).dense(20, Activation::selu).dense_transpose(0, Activation::linear);
+  const Variant variants[] = {
+      {reference::tied, Trainable::all, Loss::binary_crossentropy, 32, 32},
+      {reference::tied, Trainable::all, Loss::binary_crossentropy, 32, 13},
+      {reference::stacked, Trainable::all, Loss::binary_crossentropy, 32, 32},
+      {reference::tied, Trainable::last_layer, Loss::binary_crossentropy, 8, 8},
+      {reference::stacked, Trainable::biases, Loss::binary_crossentropy, 4, 3},
+      {reference::tied, Trainable::all, Loss::binary_crossentropy, 1, 1},
+      {mse_spec, Trainable::all, Loss::mse, 16, 16},
+  };
+  for (bool reference : {false, true}) {
+    gemm::use_reference(reference);
+    int v = 0;
+    for (const Variant& var : variants) {
+      CAPTURE(reference);
+      CAPTURE(v++);
+      const PlanOptions o{.batch = var.batch, .train = var.train};
+      BoundModel fused(var.spec, o), plain(var.spec, o);
+      fused.model.init_glorot(3);
+      plain.model.init_glorot(3);
+      for (int step = 1; step <= 3; ++step) {
+        const std::vector<float> x = test::random_vector(static_cast<std::size_t>(var.rows) * var.spec.input,
+                                                         100 + static_cast<uint64_t>(step), 0.0f, 1.0f);
+        const ConstMatrixView xv{x.data(), var.rows, var.spec.input, var.spec.input};
+        bool finite_fused = false, finite_plain = false;
+        float loss = 0;
+        REQUIRE(train_step(fused.model, xv, xv, var.loss, {.kind = Optimizer::sgd, .lr = 1.5f}, step, &loss,
+                           &finite_fused) == Status::ok);
+        REQUIRE(unfused_sgd_step(plain.model, xv, xv, var.loss, 1.5f, &finite_plain) == Status::ok);
+        CHECK(finite_fused);
+        CHECK(finite_plain);
+        CHECK(same_bits(params_of(fused.model), params_of(plain.model)));
+      }
+      CHECK(params_of(fused.model) != [&] {  // the steps moved something
+        BoundModel fresh(var.spec, o);
+        fresh.model.init_glorot(3);
+        return params_of(fresh.model);
+      }());
+    }
+  }
+  gemm::use_reference(false);
+}
+
+TEST_CASE("a gradient that overflows under a finite loss: non_finite, and the kernel updated before it is restored") {
+  // x = 3e38 in one column, W0 ~ 1e-30: the hidden layer is ~1e8, the loss
+  // (~1e17 per element) and the output layer's gradients are finite, and its
+  // kernel is updated first (the backward pass starts there); W0's gradient,
+  // x^T dh, overflows after. The step must undo the output kernel's update.
+  const ModelSpec spec = ModelSpec(4).dense(3, Activation::selu).dense(2, Activation::linear);
+  const PlanOptions o{.batch = 8};
+  std::vector<float> params(param_count(spec), 0.5f);
+  for (int i = 0; i < 12; ++i) params[static_cast<std::size_t>(i)] = 1e-30f;  // W0 [4][3] first (canonical order)
+  for (int i = 12; i < 15; ++i) params[static_cast<std::size_t>(i)] = 0.0f;   // b0
+  std::vector<float> x(8 * 4, 0.0f), t(8 * 2, 0.0f);
+  for (int r = 0; r < 8; ++r) x[static_cast<std::size_t>(r) * 4] = 3e38f;
+  const ConstMatrixView xv{x.data(), 8, 4, 4}, tv{t.data(), 8, 2, 2};
+
+  // What the test claims: the loss and the output layer's gradients are
+  // finite, W0's gradient is not (the unfused backward pass shows it).
+  BoundModel probe(spec, o);
+  REQUIRE(probe.model.set_params(params.data(), params.size()) == Status::ok);
+  ConstMatrixView y;
+  REQUIRE(probe.model.forward(xv, &y) == Status::ok);
+  MatrixView dz = probe.model.output_buffer(8);
+  REQUIRE(std::isfinite(loss_forward_backward(Loss::mse, Activation::linear, y, tv, &dz)));
+  REQUIRE(probe.model.backward(xv, dz) == Status::ok);
+  const float* g = probe.model.grads();
+  const std::size_t w0 = 12, w1_at = 15;  // trainable block: W0, b0, W1, b1
+  REQUIRE_FALSE(gemm::all_finite(g, w0));
+  REQUIRE(gemm::all_finite(g + w1_at, probe.model.trainable_count() - w1_at));
+
+  for (bool reference : {false, true}) {
+    CAPTURE(reference);
+    gemm::use_reference(reference);
+    BoundModel bm(spec, o);
+    REQUIRE(bm.model.set_params(params.data(), params.size()) == Status::ok);
+    const std::vector<float> before = params_of(bm.model);
+    float loss = 0;
+    bool finite = true;
+    CHECK(train_step(bm.model, xv, tv, Loss::mse, {.kind = Optimizer::sgd, .lr = 0.1f}, 1, &loss, &finite) ==
+          Status::non_finite);
+    CHECK(std::isfinite(loss));
+    CHECK(same_bits(params_of(bm.model), before));
+  }
+  gemm::use_reference(false);
+}
+
+TEST_CASE("fused SGD: finite gradients but a step that overflows a weight: ok, weights_finite false, as unfused") {
+  // MSE against targets of 1e6: gradients ~1e5, times lr 3e38 past FLT_MAX.
+  const ModelSpec spec = ModelSpec(6).dense(5, Activation::selu).dense(6, Activation::linear);
+  const PlanOptions o{.batch = 4};
+  BoundModel fused(spec, o), plain(spec, o);
+  fused.model.init_glorot(9);
+  plain.model.init_glorot(9);
+  const std::vector<float> x = test::random_vector(4 * 6, 21, 0.0f, 1.0f), t(4 * 6, 1e6f);
+  const ConstMatrixView xv{x.data(), 4, 6, 6}, tv{t.data(), 4, 6, 6};
+  bool finite_fused = true, finite_plain = true;
+  float loss = 0;
+  REQUIRE(train_step(fused.model, xv, tv, Loss::mse, {.kind = Optimizer::sgd, .lr = 3e38f}, 1, &loss,
+                     &finite_fused) == Status::ok);
+  REQUIRE(unfused_sgd_step(plain.model, xv, tv, Loss::mse, 3e38f, &finite_plain) == Status::ok);
+  CHECK_FALSE(finite_fused);
+  CHECK_FALSE(finite_plain);
+  CHECK(same_bits(params_of(fused.model), params_of(plain.model)));
 }

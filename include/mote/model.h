@@ -67,6 +67,17 @@ class Model {
   // (zeroed first), the bias of the last layer included.
   Status backward(ConstMatrixView x, ConstMatrixView dz);
 
+  // backward() with plain SGD fused into it (train_step's path for
+  // Optimizer::sgd): every trainable parameter p becomes p - lr * dL/dp, bit
+  // for bit what backward() then the SGD update over grads() gives, but each
+  // kernel is updated right after its gradient's last block is stored (in
+  // L1) instead of in passes over the gradient block. If any gradient is
+  // NaN/inf, every parameter is left as it was and Status::non_finite is
+  // returned. *weights_finite (may be null): whether every updated parameter
+  // is finite. Afterwards grads() holds the biases' gradients but, where the
+  // kernels' gradients were, their previous values (the undo record).
+  Status backward_sgd(ConstMatrixView x, ConstMatrixView dz, float lr, bool* weights_finite);
+
   const ModelSpec& spec() const { return spec_; }
   const Plan& plan() const { return plan_; }
   const BoundLayer& layer(int i) const { return layers_[i]; }
@@ -86,6 +97,9 @@ class Model {
  private:
   bool batch_fits(ConstMatrixView m, int cols) const;
   bool tied_partner_reached(int i) const;
+  // backward(), and with `flags` backward_sgd's fused kernel updates (flags:
+  // kernels::kUpdate*; bit i of *fused: layer i's kernel was updated).
+  Status backward_pass(ConstMatrixView x, ConstMatrixView dz, float lr, unsigned* flags, unsigned* fused);
 
   ModelSpec spec_{};
   Plan plan_{};

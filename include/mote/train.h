@@ -52,6 +52,8 @@ Status check_training_setup(const Model& model, Loss loss, const OptimizerConfig
 // gradient is NaN or inf. `weights_finite`, when given, gets whether every
 // trainable parameter is finite after the update (found in the update's own
 // pass over the weights; an overflow there is not reported otherwise).
+// With Optimizer::sgd the update is fused into the backward pass
+// (Model::backward_sgd: same bits, and grads() then holds no kernel gradient).
 Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss loss, const OptimizerConfig& cfg,
                   int64_t step, float* mean_loss, bool* weights_finite = nullptr);
 

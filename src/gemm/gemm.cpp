@@ -50,6 +50,42 @@ inline bool plain(const GemmProblem& p) {
   return p.ep.bias == nullptr && p.ep.act == Activation::linear && p.ep.dact_y == nullptr && p.ep.colsum == nullptr;
 }
 
+// The fused SGD update (gemm_problem.h) over C's rows [i0, i0 + rows),
+// columns [j0, j0 + cols): one sgd_swap call where those rows are contiguous.
+void apply_update(const IsaKernels& ks, const GemmProblem& p, int i0, int rows, int j0, int cols) {
+  const kernels::SgdUpdate& u = p.update;
+  const std::ptrdiff_t at = static_cast<std::ptrdiff_t>(i0) * p.ldc + j0;
+  unsigned flags = 0;
+  if (cols == p.ldc) {
+    flags = ks.sgd_swap(u.w + at, p.c + at, u.lr, static_cast<std::size_t>(rows) * static_cast<std::size_t>(cols));
+  } else {
+    for (int r = 0; r < rows; ++r) {
+      const std::ptrdiff_t o = at + static_cast<std::ptrdiff_t>(r) * p.ldc;
+      flags |= ks.sgd_swap(u.w + o, p.c + o, u.lr, static_cast<std::size_t>(cols));
+    }
+  }
+  if (u.flags) *u.flags |= flags;
+}
+
+// Rows of C per update block of a packed pass with n columns: ~16 KB of C,
+// half an L1, a multiple of 16 rows (whole vectors of the TN tail kernel).
+inline int update_rows(int n) {
+  const int rows = 4096 / (n > 0 ? n : 1) / 16 * 16;
+  return rows < 16 ? 16 : rows;
+}
+
+// run_sum's two products when they run one after the other: the update
+// (p's) goes with the second, the one that makes C final.
+struct UpdateLast {
+  GemmProblem first, then;
+};
+inline UpdateLast update_last(const GemmProblem& p, const GemmProblem& q) {
+  UpdateLast r{p, q};
+  r.first.update = kernels::SgdUpdate{};
+  r.then.update = p.update;
+  return r;
+}
+
 // Points the tile at C(i, j) and its epilogue operands.
 inline void place(TileArgs& t, const GemmProblem& p, int i, int j) {
   t.c = p.c + static_cast<std::ptrdiff_t>(i) * p.ldc + j;
@@ -329,28 +365,36 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
         place(u, p, i0, jc + nc_main);
         ks.tile_tn_tail(u);
       };
+      // The fused SGD update (p.update) follows each block of C's rows as
+      // soon as the last K block has stored it, while it is in L1.
+      const bool update = p.update.w != nullptr && t.last;
       if (static_cast<std::size_t>(kc + k2) * static_cast<std::size_t>(round_up(nc, ks.simd_width)) <= kSweepBlockFloats) {
         const int full = nc_main / NR, rest = nc_main % NR;
-        for (int ir = 0; ir < p.m; ir += t.mr) {  // IR
-          t.mr = tile_rows(ir, p.m, MR);
-          t.a = a_at(p, ir, pc);
-          if (second) t.a2 = a_at(*second, ir, 0);
-          if (full > 0) {  // JR
-            t.nr = NR;
-            t.panels = full;
-            t.b = scratch;
-            place(t, p, ir, jc);
-            ks.tile(t);
-            t.panels = 1;
+        const int chunk = update ? update_rows(nc) : p.m;
+        for (int i0 = 0; i0 < p.m; i0 += chunk) {
+          const int i1 = imin(p.m, i0 + chunk);
+          for (int ir = i0; ir < i1; ir += t.mr) {  // IR
+            t.mr = tile_rows(ir, i1, MR);
+            t.a = a_at(p, ir, pc);
+            if (second) t.a2 = a_at(*second, ir, 0);
+            if (full > 0) {  // JR
+              t.nr = NR;
+              t.panels = full;
+              t.b = scratch;
+              place(t, p, ir, jc);
+              ks.tile(t);
+              t.panels = 1;
+            }
+            if (rest > 0) {
+              t.nr = rest;
+              t.b = scratch + static_cast<std::ptrdiff_t>(full) * NR * (kc + k2);
+              place(t, p, ir, jc + full * NR);
+              ks.tile(t);
+            }
           }
-          if (rest > 0) {
-            t.nr = rest;
-            t.b = scratch + static_cast<std::ptrdiff_t>(full) * NR * (kc + k2);
-            place(t, p, ir, jc + full * NR);
-            ks.tile(t);
-          }
+          if (tn_tail) run_tail(i0, i1 - i0);
+          if (update) apply_update(ks, p, i0, i1 - i0, jc, nc);
         }
-        if (tn_tail) run_tail(0, p.m);
         continue;
       }
       for (int ic = 0; ic < p.m; ic += ks.mc) {  // IC
@@ -367,6 +411,7 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
           }
         }
         if (tn_tail) run_tail(ic, mc);
+        if (update) apply_update(ks, p, ic, mc, jc, nc);
       }
     }
   }
@@ -406,23 +451,32 @@ const IsaKernels& elementwise() { return g_reference ? kernels::scalar_isa() : a
 
 void use_reference(bool on) { g_reference = on; }
 
-void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
-  if (p.m <= 0 || p.n <= 0) return;
-  if (run_ger(ks, p)) return;
+namespace {
+
+// The paths of run_with; returns whether p.update was applied on the way
+// (run_packed's blocks), else the caller applies it to the whole of C.
+bool run_paths(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
+  if (run_ger(ks, p)) return false;
 #if MOTE_GEMM_PACKING
   // Packing op(B) pays when B is transposed (the direct NT path is a dot
   // product per element) or when enough row tiles reuse the packed panels
   // (nn_tn_in_place: fwd1 at batch 32 ~10% faster unpacked).
   const bool pack = p.op_b == Op::T ? p.m > kGemmSmallBatch : !nn_tn_in_place(p);
   if (pack && p.k > 0 && scratch != nullptr) {
-    if (run_transposed_c(ks, p, scratch, scratch_floats)) return;
+    if (run_transposed_c(ks, p, scratch, scratch_floats)) return false;
     // The packed nest leaves an NN product's last <= 4 columns to the tail
-    // kernel (fwd1 at batch 256: those columns ran on half-empty ymm tiles).
+    // kernel (fwd1 at batch 256: those columns ran on half-empty ymm tiles);
+    // C is final only after them, so an update then waits for the end.
     GemmProblem main = p;
     main.n -= nn_tail_columns(ks, p);
-    if (main.n == 0 || run_packed(ks, main, scratch, scratch_floats)) {
+    if (main.n != p.n) main.update = kernels::SgdUpdate{};
+    if (main.n == 0) {
       run_nn_tail(ks, p);
-      return;
+      return false;
+    }
+    if (run_packed(ks, main, scratch, scratch_floats)) {
+      run_nn_tail(ks, p);
+      return main.update.w != nullptr;
     }
   }
 #else
@@ -430,6 +484,14 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
   (void)scratch_floats;
 #endif
   run_direct(ks, p);
+  return false;
+}
+
+}  // namespace
+
+void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
+  if (p.m <= 0 || p.n <= 0) return;
+  if (!run_paths(ks, p, scratch, scratch_floats) && p.update.w != nullptr) apply_update(ks, p, 0, p.m, 0, p.n);
 }
 
 
@@ -440,16 +502,18 @@ void run_sum_with(const IsaKernels& ks, const GemmProblem& p, const GemmProblem&
                     p.op_a == Op::T && q.op_a == Op::T && p.op_b == Op::N && q.op_b == Op::N && plain(p) && plain(q);
   if (same && p.m > kDirectRowsNN && p.k > 0 && q.k > 0 && scratch != nullptr &&
       run_packed(ks, p, scratch, scratch_floats, &q))
-    return;
+    return;  // p.update applied per block of the one pass
 #endif
-  run_with(ks, p, scratch, scratch_floats);
-  run_with(ks, q, scratch, scratch_floats);  // q.accumulate is set
+  const auto [first, then] = update_last(p, q);
+  run_with(ks, first, scratch, scratch_floats);
+  run_with(ks, then, scratch, scratch_floats);  // q.accumulate is set
 }
 
 void run_sum(const GemmProblem& p, const GemmProblem& q, float* scratch, std::size_t scratch_floats) {
   if (!g_reference) return run_sum_with(active(), p, q, scratch, scratch_floats);
-  kernels::gemm_ref(p);
-  kernels::gemm_ref(q);
+  const auto [first, then] = update_last(p, q);
+  kernels::gemm_ref(first);
+  kernels::gemm_ref(then);
 }
 
 // The unfused loss: bce_sigmoid_row over C's rows (p, turned into dz in place).

@@ -155,6 +155,10 @@ struct IsaKernels {
   float (*bce_sigmoid_row)(const float* y, const float* t, float* dz, int n, float scale);
   // w -= lr * g; returns whether every updated w is finite (checked in the same pass).
   bool (*sgd)(float* w, const float* g, float lr, std::size_t n);
+  // The same update, bit for bit, keeping the undo record: w[i] -= lr * g[i]
+  // and g[i] = w[i]'s old value; returns kUpdateGradNonFinite if a g was
+  // NaN/inf, | kUpdateWeightNonFinite if an updated w is (gemm_problem.h).
+  unsigned (*sgd_swap)(float* w, float* g, float lr, std::size_t n);
   bool (*all_finite)(const float* x, std::size_t n);
   // Activations over arrays (tests and benchmarks).
   void (*act_forward)(Activation act, const float* x, float* y, std::size_t n);

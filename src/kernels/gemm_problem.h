@@ -6,6 +6,15 @@
 //     act(.)                          forward activation
 //     * act'(Y[i][j]) (from output)   if dact_y: backward through the previous layer
 //     colsum[j] += result             if colsum: bias gradient of that layer
+//   and then, if update.w (plain SGD fused into a weight-gradient product),
+//   for every element once its value G is final:
+//     W[i][j] -= update.lr * G         (W laid out as C: row i at w + i * ldc)
+//     C[i][j] = W's value before       (the undo record: C no longer holds G)
+//     *update.flags |= kUpdateGradNonFinite if G is NaN/inf,
+//                      kUpdateWeightNonFinite if the new W is.
+//   The update is the GEMM driver's (gemm.cpp), not the microkernels': it runs
+//   on blocks of C right after their last store, while they are in L1, with
+//   the set's sgd_swap (bit for bit its sgd: W - lr * G).
 //
 // op(A) = A or A^T as a row-major array with leading dimension lda, likewise B.
 // The three layouts training needs: NN (x*W), NT (x*W^T: tied decoder and
@@ -28,6 +37,15 @@ struct Epilogue {
   float* colsum = nullptr;
 };
 
+inline constexpr unsigned kUpdateGradNonFinite = 1u;
+inline constexpr unsigned kUpdateWeightNonFinite = 2u;
+
+struct SgdUpdate {
+  float* w = nullptr;
+  float lr = 0.0f;
+  unsigned* flags = nullptr;
+};
+
 struct GemmProblem {
   int m = 0, n = 0, k = 0;
   Op op_a = Op::N;
@@ -40,6 +58,7 @@ struct GemmProblem {
   int ldc = 0;
   bool accumulate = false;
   Epilogue ep{};
+  SgdUpdate update{};
 };
 
 // The deliberately plain oracle: loops, no blocking, no intrinsics.

@@ -65,8 +65,9 @@ GemmProblem dw_problem(const BoundLayer& l, ConstMatrixView x, ConstMatrixView d
 }
 
 void backward_dw(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, Scratch s, bool accumulate,
-                 const DwShare* also) {
-  const GemmProblem p = dw_problem(l, x, dz, accumulate);
+                 const DwShare* also, kernels::SgdUpdate update) {
+  GemmProblem p = dw_problem(l, x, dz, accumulate);
+  p.update = update;  // run_sum applies it after both shares
 #if MOTE_GEMM_PACKING
   if (also != nullptr) return gemm::run_sum(p, dw_problem(*also->layer, also->x, also->dz, true), s.data, s.floats);
 #else

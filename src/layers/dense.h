@@ -39,8 +39,11 @@ struct DwShare {
   const BoundLayer* layer = nullptr;
   ConstMatrixView x, dz;
 };
+// With `update` (its w: the kernel's weights), plain SGD is fused into the
+// product (kernels/gemm_problem.h): the caller makes this the kernel's last
+// gradient write, and the kernel's last read is behind it.
 void backward_dw(const BoundLayer& l, ConstMatrixView x, ConstMatrixView dz, Scratch s, bool accumulate,
-                 const DwShare* also = nullptr);
+                 const DwShare* also = nullptr, kernels::SgdUpdate update = {});
 
 // dx = dz * op(W)^T, then * prev_act'(x) and colsum into prev_dbias (the
 // previous layer's activation derivative and bias gradient, fused).

@@ -185,7 +185,34 @@ bool Model::tied_partner_reached(int i) const {
   return false;
 }
 
-Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
+Status Model::backward(ConstMatrixView x, ConstMatrixView dz) { return backward_pass(x, dz, 0.0f, nullptr, nullptr); }
+
+Status Model::backward_sgd(ConstMatrixView x, ConstMatrixView dz, float lr, bool* weights_finite) {
+  unsigned flags = 0, fused = 0;
+  const Status s = backward_pass(x, dz, lr, &flags, &fused);
+  if (s != Status::ok) return s;  // refused before any update
+  // The bias gradients (column sums, small) are checked before any bias moves.
+  bool grads_finite = (flags & kernels::kUpdateGradNonFinite) == 0;
+  for (int i = 0; i < spec_.num_layers && grads_finite; ++i)
+    if (const float* db = layers_[i].dbias) grads_finite = gemm::all_finite(db, static_cast<std::size_t>(layers_[i].spec.out));
+  if (!grads_finite) {  // undo: the fused kernels' gradient blocks hold their previous values
+    for (int i = 0; i < spec_.num_layers; ++i)
+      if (fused & (1u << i)) {
+        const BoundLayer& l = layers_[i];
+        std::memcpy(params_ + (l.dkernel - grads_), l.dkernel,
+                    static_cast<std::size_t>(l.spec.in) * static_cast<std::size_t>(l.spec.out) * sizeof(float));
+      }
+    return Status::non_finite;
+  }
+  bool finite = (flags & kernels::kUpdateWeightNonFinite) == 0;
+  for (int i = 0; i < spec_.num_layers; ++i)
+    if (float* db = layers_[i].dbias)
+      finite = gemm::sgd_update(params_ + (db - grads_), db, lr, static_cast<std::size_t>(layers_[i].spec.out)) && finite;
+  if (weights_finite) *weights_finite = finite;
+  return Status::ok;
+}
+
+Status Model::backward_pass(ConstMatrixView x, ConstMatrixView dz, float lr, unsigned* flags, unsigned* fused) {
   if (!bound_ || plan_.trainable_floats == 0 || grads_ == nullptr) return Status::invalid_argument;
   const int last = spec_.num_layers - 1;
   if (dz.rows != rows_ || x.rows != rows_ || dz.cols != spec_.output() || x.cols != spec_.input)
@@ -216,6 +243,12 @@ Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
   for (int i = last; i >= 0 && layers_[i].needs_backward; --i) {
     const BoundLayer& l = layers_[i];
     ConstMatrixView in = i == 0 ? x : ConstMatrixView{layers_[i - 1].out, rows, l.spec.in, l.spec.in};
+    const MatrixView dx{l.needs_dx ? delta_[flip] : nullptr, rows, l.spec.in, l.spec.in};
+    // The kernel's last gradient write (no earlier layer this pass reaches
+    // shares it) takes the fused update; its last read, this layer's dx,
+    // goes first then.
+    const bool fuse = flags != nullptr && l.dkernel != nullptr && !tied_partner_reached(i);
+    if (fuse && l.needs_dx) layers::backward_dx(l, in, cur, dx, layers_[i - 1].spec.act, layers_[i - 1].dbias, sc);
     if (MOTE_GEMM_PACKING && l.dkernel && i == last && tied_partner_reached(i)) {
       deferred = layers::DwShare{&l, in, cur};
     } else if (l.dkernel) {
@@ -223,13 +256,17 @@ Status Model::backward(ConstMatrixView x, ConstMatrixView dz) {
       for (int w = 0; w < nwritten; ++w) acc_dw = acc_dw || written[w] == l.dkernel;
       if (!acc_dw) written[nwritten++] = l.dkernel;
       const bool also = deferred.layer != nullptr && deferred.layer->dkernel == l.dkernel;
-      layers::backward_dw(l, in, cur, sc, acc_dw, also ? &deferred : nullptr);
+      kernels::SgdUpdate update;
+      if (fuse) {
+        update = kernels::SgdUpdate{params_ + (l.dkernel - grads_), lr, flags};
+        *fused |= 1u << i;
+      }
+      layers::backward_dw(l, in, cur, sc, acc_dw, also ? &deferred : nullptr, update);
       if (also) deferred.layer = nullptr;
     }
     if (!l.needs_dx) break;
-    const MatrixView dx{delta_[flip], rows, l.spec.in, l.spec.in};
     flip ^= 1;
-    layers::backward_dx(l, in, cur, dx, layers_[i - 1].spec.act, layers_[i - 1].dbias, sc);
+    if (!fuse) layers::backward_dx(l, in, cur, dx, layers_[i - 1].spec.act, layers_[i - 1].dbias, sc);
     cur = dx;
   }
   return Status::ok;

@@ -59,6 +59,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     &pack_b<A, NV * W>,
                     &bce_sigmoid_row<A>,
                     &sgd<A>,
+                    &sgd_swap<A>,
                     &all_finite<A>,
                     &act_forward<A>,
                     &exp_array<A>,

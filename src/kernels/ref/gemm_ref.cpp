@@ -1,6 +1,8 @@
 // Scalar reference GEMM: the oracle every fast path is tested against.
 // Plain loops; only the loop order is chosen per layout so that the innermost
 // loop walks contiguous memory.
+#include <cmath>
+
 #include "kernels/activation.h"
 #include "kernels/gemm_problem.h"
 
@@ -41,6 +43,19 @@ void gemm_ref(const GemmProblem& p) {
       if (e.colsum) e.colsum[j] += v;
     }
   }
+  const SgdUpdate& u = p.update;
+  if (u.w == nullptr) return;
+  unsigned flags = 0;
+  for (int i = 0; i < p.m; ++i)
+    for (int j = 0; j < p.n; ++j) {
+      const std::ptrdiff_t o = static_cast<std::ptrdiff_t>(i) * p.ldc + j;
+      const float old = u.w[o], g = p.c[o];
+      u.w[o] = old - u.lr * g;
+      p.c[o] = old;
+      if (!std::isfinite(g)) flags |= kUpdateGradNonFinite;
+      if (!std::isfinite(u.w[o])) flags |= kUpdateWeightNonFinite;
+    }
+  if (u.flags) *u.flags |= flags;
 }
 
 }  // namespace mote::kernels

@@ -122,6 +122,18 @@ bool sgd(float* w, const float* g, float lr, std::size_t n) {
   return acc == 0.0f;
 }
 
+unsigned sgd_swap(float* w, float* g, float lr, std::size_t n) {
+  float acc_g = 0.0f, acc_w = 0.0f;  // NaN and inf survive * 0
+  for (std::size_t i = 0; i < n; ++i) {
+    const float old = w[i], grad = g[i];
+    w[i] -= lr * grad;
+    g[i] = old;
+    acc_g += grad * 0.0f;
+    acc_w += w[i] * 0.0f;
+  }
+  return (acc_g == 0.0f ? 0u : kUpdateGradNonFinite) | (acc_w == 0.0f ? 0u : kUpdateWeightNonFinite);
+}
+
 bool all_finite(const float* x, std::size_t n) {
   float acc[4] = {};
   std::size_t i = 0;
@@ -147,7 +159,7 @@ void u8_to_f32(const uint8_t* src, float* dst, std::size_t n) {
 constexpr IsaKernels kScalar{"scalar",  1,           T.mr,      T.nv,          T.kc,        T.mc,        T.nc,
                              T.dot_mr,  T.dot_nj,    0,           &tile_packed, &tile_direct, &tile_dot, &gemv_nn, &gemv_nt,
                              nullptr, nullptr, nullptr, nullptr, &pack_b,
-                             &bce_sigmoid_row, &sgd, &all_finite, &act_forward, &exp_array, &expm1_array,
+                             &bce_sigmoid_row, &sgd, &sgd_swap, &all_finite, &act_forward, &exp_array, &expm1_array,
                              &u8_to_f32};
 
 }  // namespace
