@@ -604,15 +604,24 @@ inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask
     for (int r = 0; r < MR; ++r) _mm256_store_ps(tb[r] + row0, q[r]);
   }
   // The clipped terms with the unfused loss's float arithmetic (pc = eps and
-  // pc = 1 - eps; 1 - 1e-7f rounds to 1 - 2^-23).
+  // pc = 1 - eps; 1 - 1e-7f rounds to 1 - 2^-23), computed once: GCC does
+  // not fold the three logs of constants, ~100 instructions per call.
+  struct Clip {
+    float eps, one_m_eps, lo_t0, lo_t1, hi_t0, hi_t1;
+  };
+  static const Clip k = [] {
+    const V eps(1e-7f), one_m_eps = V(1.0f) - eps;
+    const V l_eps = vmath::vlog_unit<A>(eps), l_1me = vmath::vlog_unit<A>(one_m_eps);
+    const V l_hi = vmath::vlog_unit<A>(V(1.0f) - one_m_eps);
+    return Clip{eps.get(0), one_m_eps.get(0), -l_1me.get(0), -l_eps.get(0), -l_hi.get(0), -l_1me.get(0)};
+  }();
   vmath::BceClip<A> c;
-  c.eps = V(1e-7f);
-  c.one_m_eps = V(1.0f) - c.eps;
-  const V l_eps = vmath::vlog_unit<A>(c.eps), l_1me = vmath::vlog_unit<A>(c.one_m_eps);
-  c.lo_t0 = -l_1me;
-  c.lo_t1 = -l_eps;
-  c.hi_t0 = -vmath::vlog_unit<A>(V(1.0f) - c.one_m_eps);
-  c.hi_t1 = -l_1me;
+  c.eps = V(k.eps);
+  c.one_m_eps = V(k.one_m_eps);
+  c.lo_t0 = V(k.lo_t0);
+  c.lo_t1 = V(k.lo_t1);
+  c.hi_t0 = V(k.hi_t0);
+  c.hi_t1 = V(k.hi_t1);
   const V scale(t.bce_scale);
   alignas(64) static constexpr float kLane[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                                   16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
@@ -625,17 +634,31 @@ inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask
     prod[v] = V(1.0f);
   }
   const int rows = imin(MR, t.mr);
-  for (int r = 0; r < rows; ++r) {
-    const V b0 = t.bias ? V(t.bias[r]) : V(0.0f);
+  // With all 32 columns of buf in use (every full tile) the lane masks are
+  // all true: that loop leaves out the two selects per vector.
+  const auto sweep = [&](auto full) {
+    for (int r = 0; r < rows; ++r) {
+      const V b0 = t.bias ? V(t.bias[r]) : V(0.0f);
 #pragma GCC unroll 4
-    for (int v = 0; v < NVB; ++v) {
-      V d, f, l;
-      vmath::vsigmoid_bce<A>(V::load_aligned(buf[r] + v * W) + b0, V::load_aligned(tb[r] + v * W), scale, c, d, f, l);
-      d.store_aligned(buf[r] + v * W);
-      prod[v] = xsimd::select(in[v], prod[v] * f, prod[v]);
-      sum[v] += xsimd::select(in[v], l, V(0.0f));
+      for (int v = 0; v < NVB; ++v) {
+        V d, f, l;
+        vmath::vsigmoid_bce<A>(V::load_aligned(buf[r] + v * W) + b0, V::load_aligned(tb[r] + v * W), scale, c, d, f,
+                               l);
+        d.store_aligned(buf[r] + v * W);
+        if constexpr (decltype(full)::value) {
+          prod[v] *= f;
+          sum[v] += l;
+        } else {
+          prod[v] = xsimd::select(in[v], prod[v] * f, prod[v]);
+          sum[v] += xsimd::select(in[v], l, V(0.0f));
+        }
+      }
     }
-  }
+  };
+  if (t.nr == 32)
+    sweep(std::true_type{});
+  else
+    sweep(std::false_type{});
   V total = sum[0] + vmath::vlog_unit<A>(prod[0]);  // <= 8 factors in [1, 2] per lane
 #pragma GCC unroll 4
   for (int v = 1; v < NVB; ++v) total += sum[v] + vmath::vlog_unit<A>(prod[v]);
