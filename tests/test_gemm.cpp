@@ -485,8 +485,9 @@ TEST_CASE("gemm: k = 0 applies the epilogue to C or 0") {
 
 TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path, the loss from the logits") {
   // run_sigmoid_bce_with takes the C^T kernel (AVX2, AVX-512) for 17..32 rows of
-  // A * B^T (the tied decoder at batch 32) and the GEMM + bce_sigmoid_row
-  // elsewhere. dz must be bit-identical to the unfused path of the same
+  // A * B^T (the tied decoder at batch 32), for more rows in balanced blocks
+  // of them (33: 17 + 16, the second block unfused), and the GEMM +
+  // bce_sigmoid_row elsewhere. dz must be bit-identical to the unfused path of the same
   // kernel set (the same sigmoid, the same (p - t) * scale, the same clip
   // decision on p). The loss is checked against the exact BCE of the logits
   // in double (softplus form inside the clip, the clipped terms outside, the
@@ -502,7 +503,7 @@ TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path
   const double hi_t0 = -std::log(static_cast<double>(1.0f - (1.0f - 1e-7f))), hi_t1 = lo_t0;
   int bad = 0;
   for (const IsaKernels* ks : mote::test::testable_kernel_sets()) {
-    for (int m : {1, 8, 17, 24, 32, 33})
+    for (int m : {1, 8, 17, 24, 32, 33, 64, 100})
       for (int n : {1, 9, 100, 784})
         for (int k : {1, 30, 100}) {
           Case cs{m, n, k, Op::N, Op::T};
