@@ -583,7 +583,8 @@ TEST_CASE("gemm: run_sum adds two A^T * B products into one C (a tied kernel's t
   int bad = 0;
   for (int m : {65, 100, 129, 784})
     for (int n : {30, 52, 100})
-      for (auto [k, k2] : {std::pair{32, 32}, std::pair{1, 7}, std::pair{7, 1}, std::pair{200, 100}})
+      for (auto [k, k2] : {std::pair{32, 32}, std::pair{1, 7}, std::pair{7, 1}, std::pair{200, 100}, std::pair{1, 1},
+                           std::pair{2, 2}, std::pair{1, 3}})
         for (bool acc : {false, true}) {
           const int lda = m + 3, ldb = n + 1, ldc = n + 2;
           std::vector<float> a(static_cast<std::size_t>(k) * lda), a2(static_cast<std::size_t>(k2) * lda);
@@ -730,6 +731,7 @@ int check_update(const IsaKernels& ks, const UpdateCase& uc, uint64_t seed) {
   if (flags != (mote::kernels::kUpdateGradNonFinite | mote::kernels::kUpdateWeightNonFinite) && ++bad)
     MESSAGE(std::string(ks.name), " ", uc.m, "x", uc.n, ": flags ", flags, " with a NaN in A");
   a[a.size() / 2] = 0.5f;
+  a[0] = 1e6f;  // some |G| >= 1e5: times lr 3e38, past FLT_MAX
   w = w0;
   c = c0;
   flags = 0;
@@ -746,9 +748,10 @@ TEST_CASE("gemm: plain SGD fused after the last store of C: W -= lr C bit for bi
   // The packed sweep in row blocks (784 x 100, K 32 and the tied pair 32 + 32),
   // the IC loop (300 x 400, K 256: its second JC block, 16 columns, is
   // swept), run_sum's two-run fallback (K 200 + 100 > KC), the direct path
-  // (100 x 30, no scratch too), the rank-k path (K 2), NN with the tail
-  // columns and NT: wherever the path applies it, each element is updated
-  // once, after its last product.
+  // (100 x 30, no scratch too), the rank-k path (K 1, 2; run_sum's pair at
+  // batch 1 and 2 as one rank-k pass), NN with the tail columns and NT:
+  // wherever the path applies it, each element is updated once, after its
+  // last product.
   const UpdateCase cases[] = {
       {784, 100, 32, 0, Op::T, Op::N, 0, true},  {784, 100, 32, 32, Op::T, Op::N, 0, true},
       {784, 100, 32, 32, Op::T, Op::N, 3, true}, {300, 400, 256, 0, Op::T, Op::N, 0, true},
@@ -756,6 +759,8 @@ TEST_CASE("gemm: plain SGD fused after the last store of C: W -= lr C bit for bi
       {100, 30, 32, 0, Op::T, Op::N, 0, true},   {100, 30, 32, 0, Op::T, Op::N, 2, false},
       {97, 100, 2, 0, Op::T, Op::N, 0, true},    {200, 100, 50, 0, Op::N, Op::N, 0, true},
       {40, 784, 100, 0, Op::N, Op::T, 1, true},  {784, 100, 32, 32, Op::T, Op::N, 0, false},
+      {784, 100, 1, 1, Op::T, Op::N, 0, false},  {784, 100, 2, 2, Op::T, Op::N, 3, false},
+      {784, 100, 1, 0, Op::T, Op::N, 0, false},
   };
   int bad = 0;
   uint64_t n = 0;

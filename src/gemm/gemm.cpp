@@ -3,6 +3,7 @@
 #include "gemm/gemm.h"
 
 #include <cstdlib>
+#include <cstring>
 
 #include "mote/spec.h"
 
@@ -134,15 +135,21 @@ bool run_ger(const IsaKernels& ks, const GemmProblem& p) {
   if (ks.ger_tn == nullptr || p.op_a != Op::T || p.op_b != Op::N || p.k < 1 || p.k > kernels::kGerMaxK || !plain(p))
     return false;
   TileArgs t = tile_base(p);  // op(A) = A^T: cs_a = lda
-  t.mr = p.m;
   t.nr = p.n;
   t.kc = p.k;
-  t.a = p.a;
   t.b = p.b;
   t.ldb = p.ldb;
   t.load_c = p.accumulate;
-  place(t, p, 0, 0);
-  ks.ger_tn(t);
+  // With the fused update, C's rows in blocks of ~16 KB, each updated while
+  // it is in L1 (at batch 1 the update is a third of a training step).
+  const int chunk = p.update.w != nullptr ? update_rows(p.n) : p.m;
+  for (int i0 = 0; i0 < p.m; i0 += chunk) {
+    t.mr = imin(chunk, p.m - i0);
+    t.a = p.a + i0;
+    place(t, p, i0, 0);
+    ks.ger_tn(t);
+    if (p.update.w != nullptr) apply_update(ks, p, i0, t.mr, 0, p.n);
+  }
   return true;
 }
 
@@ -456,7 +463,7 @@ namespace {
 // The paths of run_with; returns whether p.update was applied on the way
 // (run_packed's blocks), else the caller applies it to the whole of C.
 bool run_paths(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats) {
-  if (run_ger(ks, p)) return false;
+  if (run_ger(ks, p)) return p.update.w != nullptr;
 #if MOTE_GEMM_PACKING
   // Packing op(B) pays when B is transposed (the direct NT path is a dot
   // product per element) or when enough row tiles reuse the packed panels
@@ -504,6 +511,34 @@ void run_sum_with(const IsaKernels& ks, const GemmProblem& p, const GemmProblem&
       run_packed(ks, p, scratch, scratch_floats, &q))
     return;  // p.update applied per block of the one pass
 #endif
+  // Both rank-k (a tied kernel's gradients at batch 1 and 2): their rows of
+  // A and B copied side by side, one pass of the rank-k kernel over C
+  // instead of two (the same FMA chain per element, so the same bits).
+  constexpr int kPairFloats = 2048;  // 8 KB of stack: 2 x (784 + 100) for the tied model
+  if (ks.ger_tn != nullptr && p.k >= 1 && q.k >= 1 && p.k + q.k <= kernels::kGerMaxK && p.m == q.m &&
+      p.n == q.n && p.c == q.c && p.ldc == q.ldc && p.op_a == Op::T && q.op_a == Op::T && p.op_b == Op::N &&
+      q.op_b == Op::N && plain(p) && plain(q) && (p.k + q.k) * (p.m + p.n) <= kPairFloats) {
+    float rows[kPairFloats];
+    const int k = p.k + q.k;
+    float* a = rows;
+    float* b = rows + static_cast<std::ptrdiff_t>(k) * p.m;
+    for (int kk = 0; kk < k; ++kk) {
+      const GemmProblem& src = kk < p.k ? p : q;
+      const int r = kk < p.k ? kk : kk - p.k;
+      std::memcpy(a + static_cast<std::ptrdiff_t>(kk) * p.m, src.a + static_cast<std::ptrdiff_t>(r) * src.lda,
+                  static_cast<std::size_t>(p.m) * sizeof(float));
+      std::memcpy(b + static_cast<std::ptrdiff_t>(kk) * p.n, src.b + static_cast<std::ptrdiff_t>(r) * src.ldb,
+                  static_cast<std::size_t>(p.n) * sizeof(float));
+    }
+    GemmProblem both = p;
+    both.k = k;
+    both.a = a;
+    both.lda = p.m;
+    both.b = b;
+    both.ldb = p.n;
+    run_with(ks, both, scratch, scratch_floats);
+    return;
+  }
   const auto [first, then] = update_last(p, q);
   run_with(ks, first, scratch, scratch_floats);
   run_with(ks, then, scratch, scratch_floats);  // q.accumulate is set
