@@ -504,9 +504,11 @@ void run_with(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::s
 
 void run_sum_with(const IsaKernels& ks, const GemmProblem& p, const GemmProblem& q, float* scratch,
                   std::size_t scratch_floats) {
+  // Two plain A^T B products on the same C (a tied kernel's two shares).
+  const bool pair = p.m == q.m && p.n == q.n && p.c == q.c && p.ldc == q.ldc && p.op_a == Op::T && q.op_a == Op::T &&
+                    p.op_b == Op::N && q.op_b == Op::N && plain(p) && plain(q);
 #if MOTE_GEMM_PACKING
-  const bool same = p.m == q.m && p.n == q.n && p.c == q.c && p.ldc == q.ldc && p.lda == q.lda && p.ldb == q.ldb &&
-                    p.op_a == Op::T && q.op_a == Op::T && p.op_b == Op::N && q.op_b == Op::N && plain(p) && plain(q);
+  const bool same = pair && p.lda == q.lda && p.ldb == q.ldb;
   if (same && p.m > kDirectRowsNN && p.k > 0 && q.k > 0 && scratch != nullptr &&
       run_packed(ks, p, scratch, scratch_floats, &q))
     return;  // p.update applied per block of the one pass
@@ -515,9 +517,8 @@ void run_sum_with(const IsaKernels& ks, const GemmProblem& p, const GemmProblem&
   // A and B copied side by side, one pass of the rank-k kernel over C
   // instead of two (the same FMA chain per element, so the same bits).
   constexpr int kPairFloats = 2048;  // 8 KB of stack: 2 x (784 + 100) for the tied model
-  if (ks.ger_tn != nullptr && p.k >= 1 && q.k >= 1 && p.k + q.k <= kernels::kGerMaxK && p.m == q.m &&
-      p.n == q.n && p.c == q.c && p.ldc == q.ldc && p.op_a == Op::T && q.op_a == Op::T && p.op_b == Op::N &&
-      q.op_b == Op::N && plain(p) && plain(q) && (p.k + q.k) * (p.m + p.n) <= kPairFloats) {
+  if (pair && ks.ger_tn != nullptr && p.k >= 1 && q.k >= 1 && p.k + q.k <= kernels::kGerMaxK &&
+      (p.k + q.k) * (p.m + p.n) <= kPairFloats) {
     float rows[kPairFloats];
     const int k = p.k + q.k;
     float* a = rows;
@@ -564,34 +565,33 @@ static double bce_rows(const IsaKernels& ks, const GemmProblem& p, const float* 
 double run_sigmoid_bce_with(const IsaKernels& ks, const GemmProblem& p, const float* t, int ldt, float scale,
                             float* scratch, std::size_t scratch_floats) {
   double sum = 0.0;
+  // Rows [i0, i0 + rows) of p: through the C^T kernel where it takes them
+  // (17..32 rows: the loss in its store step), else the GEMM then bce_rows.
+  const auto rows_from = [&](int i0, int rows) {
+    GemmProblem q = p;
+    q.m = rows;
+    q.a = p.a + static_cast<std::ptrdiff_t>(i0) * p.lda;
+    q.c = p.c + static_cast<std::ptrdiff_t>(i0) * p.ldc;
+    const float* tq = t + static_cast<std::ptrdiff_t>(i0) * ldt;
 #if MOTE_GEMM_PACKING
-  if (p.m > 32 && p.n > 0 && scratch != nullptr && ks.tile_tc != nullptr) {
-    // Batches above 32 rows: balanced blocks of up to 32 rows, each through
-    // the C^T kernel where it takes the block (17..32 rows), so the loss
-    // stays in the store step (fwd4 + BCE at batch 256 ~6% faster than the
-    // packed GEMM followed by bce_sigmoid_row, Zen 4); a block it refuses
-    // runs unfused.
-    const int blocks = (p.m + 31) / 32;
-    for (int b = 0, i0 = 0; b < blocks; ++b) {
-      GemmProblem q = p;
-      q.m = p.m / blocks + (b < p.m % blocks ? 1 : 0);
-      q.a = p.a + static_cast<std::ptrdiff_t>(i0) * p.lda;
-      q.c = p.c + static_cast<std::ptrdiff_t>(i0) * p.ldc;
-      const float* tq = t + static_cast<std::ptrdiff_t>(i0) * ldt;
-      const BceTarget bce{tq, ldt, scale, &sum};
-      if (!run_transposed_c(ks, q, scratch, scratch_floats, &bce)) {
-        run_with(ks, q, scratch, scratch_floats);
-        sum += bce_rows(ks, q, tq, ldt, scale);
-      }
-      i0 += q.m;
-    }
-    return sum;
-  }
-  const BceTarget bce{t, ldt, scale, &sum};
-  if (p.m > 0 && p.n > 0 && scratch != nullptr && run_transposed_c(ks, p, scratch, scratch_floats, &bce)) return sum;
+    const BceTarget bce{tq, ldt, scale, &sum};
+    if (q.m > 0 && q.n > 0 && scratch != nullptr && run_transposed_c(ks, q, scratch, scratch_floats, &bce)) return;
 #endif
-  run_with(ks, p, scratch, scratch_floats);
-  return sum + bce_rows(ks, p, t, ldt, scale);
+    run_with(ks, q, scratch, scratch_floats);
+    sum += bce_rows(ks, q, tq, ldt, scale);
+  };
+  // Batches above 32 rows: balanced blocks of up to 32 rows, so the loss
+  // stays in the store step there too (fwd4 + BCE at batch 256 ~6% faster
+  // than the packed GEMM followed by bce_sigmoid_row, Zen 4); a block the
+  // C^T kernel refuses (16 of 33 rows) runs unfused.
+  const bool split = MOTE_GEMM_PACKING && p.m > 32 && p.n > 0 && scratch != nullptr && ks.tile_tc != nullptr;
+  const int blocks = split ? (p.m + 31) / 32 : 1;
+  for (int b = 0, i0 = 0; b < blocks; ++b) {
+    const int rows = p.m / blocks + (b < p.m % blocks ? 1 : 0);
+    rows_from(i0, rows);
+    i0 += rows;
+  }
+  return sum;
 }
 
 double run_sigmoid_bce(const GemmProblem& p, const float* t, int ldt, float scale, float* scratch,
