@@ -36,13 +36,8 @@ Status train_step(Model& model, ConstMatrixView x, ConstMatrixView target, Loss 
   const double mean = sum / (static_cast<double>(x.rows) * model.spec().output());
   if (mean_loss) *mean_loss = static_cast<float>(mean);
   if (!std::isfinite(mean)) return Status::non_finite;
-  if (cfg.kind == Optimizer::sgd) {  // fused into the backward pass, same contract and bits as below
-    bool finite = true;
-    s = model.backward_sgd(x, dz, cfg.lr, &finite);
-    if (s != Status::ok) return s;
-    if (weights_finite) *weights_finite = finite;
-    return Status::ok;
-  }
+  // Plain SGD fused into the backward pass: the same contract and bits as below.
+  if (cfg.kind == Optimizer::sgd) return model.backward_sgd(x, dz, cfg.lr, weights_finite);
   s = model.backward(x, dz);
   if (s != Status::ok) return s;
   const float* g = model.grads();
