@@ -74,7 +74,9 @@ inline vf<A> pow2i(vi<A> n) {
   return xsimd::bitwise_cast<vf<A>>((n + vi<A>(127)) << 23);
 }
 
-template <class A>
+// kNonPositive: the caller guarantees x <= 0 or NaN (exp(-|z|)), and the
+// clamp at 89 is left out (min(89, x) = x there: the same result).
+template <class A, bool kNonPositive = false>
 inline vf<A> vexp(vf<A> x) {
 #if defined(__AVX512F__)
   if constexpr (vf<A>::size == 16) {
@@ -82,7 +84,8 @@ inline vf<A> vexp(vf<A> x) {
     // gradual underflow): the same result as the two-factor product below in
     // 6 fewer instructions. vmaxps/vminps return their second operand when
     // either is NaN, so x second lets a NaN through without a select.
-    const __m512 xc = _mm512_min_ps(_mm512_set1_ps(89.0f), _mm512_max_ps(_mm512_set1_ps(-104.0f), x));
+    const __m512 lo = _mm512_max_ps(_mm512_set1_ps(-104.0f), x);
+    const __m512 xc = kNonPositive ? lo : _mm512_min_ps(_mm512_set1_ps(89.0f), lo);
     const vf<A> fn(_mm512_roundscale_ps(_mm512_mul_ps(xc, _mm512_set1_ps(kLog2e)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
     vf<A> r = xsimd::fnma(fn, vf<A>(kLn2Hi), vf<A>(xc));
     r = xsimd::fnma(fn, vf<A>(kLn2Lo), r);
@@ -90,7 +93,8 @@ inline vf<A> vexp(vf<A> x) {
     return vf<A>(_mm512_scalef_ps(p, fn));
   }
 #endif
-  const vf<A> xc = xsimd::min(xsimd::max(x, vf<A>(-104.0f)), vf<A>(89.0f));
+  const vf<A> lo = xsimd::max(x, vf<A>(-104.0f));
+  const vf<A> xc = kNonPositive ? lo : xsimd::min(lo, vf<A>(89.0f));
   const vf<A> fn = xsimd::nearbyint(xc * vf<A>(kLog2e));
   vf<A> r = xsimd::fnma(fn, vf<A>(kLn2Hi), xc);
   r = xsimd::fnma(fn, vf<A>(kLn2Lo), r);
@@ -133,11 +137,31 @@ inline vf<A> vdiv(vf<A> a, vf<A> b) {
   return a / b;
 }
 
+// exp(-|x|) (x <= 0 or NaN into vexp: no upper clamp needed).
 template <class A>
-inline vf<A> vsigmoid(vf<A> x) {
-  const vf<A> e = vexp(-xsimd::abs(x));
+inline vf<A> vexp_neg_abs(vf<A> x) {
+#if defined(__AVX512F__)
+  if constexpr (vf<A>::size == 16) {  // -|x| in one OR of the sign bit (a NaN stays NaN)
+    const __m512i bits = _mm512_or_si512(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN));
+    return vexp<A, true>(vf<A>(_mm512_castsi512_ps(bits)));
+  }
+#endif
+  return vexp<A, true>(-xsimd::abs(x));
+}
+
+// The sigmoid in two stages, e = vexp_neg_abs(x) then vsigmoid_from_exp(x,
+// e): a tile runs each stage as its own loop over its vectors, so each
+// dependency chain is half as long and more of them fit the out-of-order
+// window (one loop of whole sigmoids left the FP pipes idle on Zen 4).
+template <class A>
+inline vf<A> vsigmoid_from_exp(vf<A> x, vf<A> e) {
   // One correctly rounded division: 1 / (1 + e) for x >= 0, e / (1 + e) below.
   return vdiv<A>(xsimd::select(x >= vf<A>(0.0f), vf<A>(1.0f), e), vf<A>(1.0f) + e);
+}
+
+template <class A>
+inline vf<A> vsigmoid(vf<A> x) {
+  return vsigmoid_from_exp<A>(x, vexp_neg_abs<A>(x));
 }
 
 inline constexpr float kLambda = 1.0507009873554805f;
@@ -198,10 +222,11 @@ template <class A>
 struct BceClip {
   vf<A> eps, one_m_eps, lo_t0, lo_t1, hi_t0, hi_t1;
 };
+// The second stage, as vsigmoid_from_exp: e = vexp_neg_abs(z) comes in.
 template <class A>
-inline void vsigmoid_bce(vf<A> z, vf<A> t, vf<A> scale, const BceClip<A>& c, vf<A>& dz, vf<A>& factor, vf<A>& lin) {
+inline void vsigmoid_bce(vf<A> z, vf<A> e, vf<A> t, vf<A> scale, const BceClip<A>& c, vf<A>& dz, vf<A>& factor,
+                         vf<A>& lin) {
   const vf<A> one(1.0f), zero(0.0f);
-  const vf<A> e = vexp(-xsimd::abs(z));
   const vf<A> ope = one + e;
   const auto pos = z >= zero;
   const vf<A> p = vdiv<A>(xsimd::select(pos, one, e), ope);
