@@ -706,9 +706,8 @@ inline void tc_block(const float* const (&ap)[8], const float* panel, int w, int
     for (int v = 0; v < NV; ++v) bv[v] = V::load_unaligned(b + v * W);
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const V av(ap[r][k]);
 #pragma GCC unroll 2
-      for (int v = 0; v < NV; ++v) acc[r][v] = xsimd::fma(av, bv[v], acc[r][v]);
+      for (int v = 0; v < NV; ++v) acc[r][v] = fma_bcast<A>(ap[r] + k, bv[v], acc[r][v]);
     }
     b += w;
   }
