@@ -1,5 +1,7 @@
 // mote_bench: GEMM rows of the tied model's shapes for mote and its peers,
 // FMA peaks, a training step and inference. See bench/README.md.
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -91,6 +93,16 @@ void register_all() {
 }  // namespace bench
 
 int main(int argc, char** argv) {
+  // The mote rows must run the set MOTE_ISA asks for, or not at all.
+  const char* want = std::getenv("MOTE_ISA");
+  const mote::kernels::IsaKernels* set = nullptr;
+  const mote::gemm::IsaRequest r = mote::gemm::resolve_isa(want, &set);
+  if (r == mote::gemm::IsaRequest::unknown || r == mote::gemm::IsaRequest::unsupported) {
+    std::fprintf(stderr, "mote_bench: MOTE_ISA=%s: %s; this CPU runs: %s\n", want,
+                 r == mote::gemm::IsaRequest::unknown ? "not a kernel set of this build" : "this CPU lacks it",
+                 mote::gemm::runnable_isas());
+    return 2;
+  }
   bench::register_all();
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -45,6 +45,11 @@ TEST_CASE("bad arguments exit with 2") {
   CHECK(run_command(cli::cmd_info, {"--verbose"}) == 2);
   CHECK(run_command(cli::cmd_info, {}) == 0);
   CHECK(run_command(cmd_train, {"--help"}) == 0);
+  // MOTE_ISA (main() checks it before any command runs)
+  CHECK(cli::check_isa("bogus") == 2);
+  CHECK(cli::check_isa("scalar") == 0);  // every build and CPU runs the scalar set
+  CHECK(cli::check_isa(nullptr) == 0);
+  CHECK(cli::check_isa("") == 0);
 }
 
 TEST_CASE("train, save, report, then eval the saved model") {

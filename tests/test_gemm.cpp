@@ -300,6 +300,39 @@ TEST_CASE("kernel sets: the compiled ones are listed, the active one is supporte
   }
 }
 
+TEST_CASE("MOTE_ISA: a runnable set is honoured, anything else keeps the best set and says why") {
+  using mote::gemm::IsaRequest;
+  using mote::gemm::resolve_isa;
+  const IsaKernels& best = mote::kernels::best_isa();
+  const IsaKernels* set = nullptr;
+  CHECK(resolve_isa(nullptr, &set) == IsaRequest::unset);
+  CHECK(set == &best);
+  CHECK(resolve_isa("", &set) == IsaRequest::unset);
+  CHECK(set == &best);
+  for (const char* bad : {"bogus", "avx", "avx5120", "scalar ", "SCALAR"}) {
+    set = nullptr;
+    CHECK_MESSAGE(resolve_isa(bad, &set) == IsaRequest::unknown, bad);
+    CHECK(set == &best);
+  }
+  int count = 0;
+  const IsaKernels* const* sets = mote::kernels::compiled_isas(&count);
+  std::string runnable;
+  for (int i = 0; i < count; ++i) {
+    const bool runs = mote::kernels::isa_supported(*sets[i]);
+    set = nullptr;
+    CHECK(resolve_isa(sets[i]->name, &set) == (runs ? IsaRequest::honoured : IsaRequest::unsupported));
+    CHECK(set == (runs ? sets[i] : &best));
+    if (!runs) continue;
+    if (!runnable.empty()) runnable += ' ';
+    runnable.append(sets[i]->name);
+  }
+  CHECK(runnable == mote::gemm::runnable_isas());
+  // This process: MOTE_ISA as the test runs it (CI leaves it unset).
+  const char* env = std::getenv("MOTE_ISA");
+  CHECK(mote::gemm::isa_request() == resolve_isa(env, &set));
+  CHECK(set == &mote::gemm::active());
+}
+
 TEST_CASE("gemm: small shapes 1..10 around the tiles, every layout and epilogue") {
   std::vector<Case> cases;
   const Op ops[3][2] = {{Op::N, Op::N}, {Op::N, Op::T}, {Op::T, Op::N}};

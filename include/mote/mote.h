@@ -177,7 +177,9 @@ mote_status mote_model_evaluate(mote_model* model, const float* x, const float* 
 /* Keras defaults (momentum 0.9, beta1 0.9, beta2 0.999, epsilon 1e-7). */
 void mote_optimizer_init(mote_optimizer* opt, mote_optimizer_kind kind, float lr);
 const char* mote_status_message(mote_status s);
-/* The kernel set this build runs ("scalar", "neon", "avx2", ...). */
+/* The kernel set this build runs ("scalar", "neon", "avx2", ...): the best
+   this CPU runs, or the one the environment variable MOTE_ISA names if this
+   CPU runs it (an unknown or unrunnable name leaves the best set). */
 const char* mote_isa(void);
 /* printf-style line through the platform's console (stderr, UART, semihosting). */
 void mote_log(const char* fmt, ...)

@@ -31,7 +31,10 @@ int cmd_info(int argc, char** argv) {
   }
   std::printf("mote %s\n", "0.1.0");
   std::printf("compiler   %s\n", __VERSION__);
-  std::printf("kernels    %s\n", gemm::active_isa());
+  if (gemm::isa_request() == gemm::IsaRequest::honoured)
+    std::printf("kernels    %s (MOTE_ISA; this CPU runs: %s)\n", gemm::active_isa(), gemm::runnable_isas());
+  else
+    std::printf("kernels    %s\n", gemm::active_isa());
   std::printf("reference models:\n");
   row("stacked", reference::stacked);
   row("tied", reference::tied);

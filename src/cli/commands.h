@@ -33,6 +33,12 @@ struct ArenaBuffer {
   bool allocate(std::size_t bytes);
 };
 
+// MOTE_ISA (`want`, the variable's value or null) names a kernel set this
+// build has and this CPU runs, or is unset: kExitOk. Otherwise prints why
+// and what this CPU runs, and returns kExitBadInput: an A/B run must not go
+// on with another set than the one it asked for.
+int check_isa(const char* want);
+
 // Prints "mote CMD: message" for a failed status of the core.
 int fail_status(const char* command, const char* what, Status s);
 

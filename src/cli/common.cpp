@@ -1,11 +1,13 @@
 // What the commands share: the reference models by name, setup-time arena
-// memory, and mapping a core Status to a message and an exit code.
+// memory, the MOTE_ISA check, and mapping a core Status to a message and an
+// exit code.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "gemm/gemm.h"
 
 namespace mote::cli {
 
@@ -23,6 +25,23 @@ bool ArenaBuffer::allocate(std::size_t bytes) {
   data = std::aligned_alloc(kAlign, size);
   if (!data) size = 0;
   return data != nullptr;
+}
+
+int check_isa(const char* want) {
+  const kernels::IsaKernels* set = nullptr;
+  switch (gemm::resolve_isa(want, &set)) {
+    case gemm::IsaRequest::unset:
+    case gemm::IsaRequest::honoured: return kExitOk;
+    case gemm::IsaRequest::unknown:
+      std::fprintf(stderr, "mote: MOTE_ISA=%s is not a kernel set of this build; this CPU runs: %s\n", want,
+                   gemm::runnable_isas());
+      return kExitBadInput;
+    case gemm::IsaRequest::unsupported:
+      std::fprintf(stderr, "mote: MOTE_ISA=%s: this CPU lacks that kernel set's instructions; it runs: %s\n", want,
+                   gemm::runnable_isas());
+      return kExitBadInput;
+  }
+  return kExitBadInput;
 }
 
 int fail_status(const char* command, const char* what, Status s) {

@@ -1,5 +1,6 @@
 // mote: train, evaluate and inspect the reference autoencoders.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "cli/args.h"
@@ -38,8 +39,11 @@ int main(int argc, char** argv) {
     usage(stdout);
     return mote::cli::kExitOk;
   }
-  for (const Command& c : kCommands)
-    if (!std::strcmp(argv[1], c.name)) return c.run(argc - 2, argv + 2);
+  for (const Command& c : kCommands) {
+    if (std::strcmp(argv[1], c.name)) continue;
+    if (const int rc = mote::cli::check_isa(std::getenv("MOTE_ISA")); rc != mote::cli::kExitOk) return rc;
+    return c.run(argc - 2, argv + 2);
+  }
   std::fprintf(stderr, "mote: unknown command '%s'\n", argv[1]);
   usage(stderr);
   return mote::cli::kExitBadInput;

@@ -426,29 +426,66 @@ bool run_packed(const IsaKernels& ks, const GemmProblem& p, float* scratch, std:
 }
 #endif
 
-const IsaKernels& choose() {
-  const IsaKernels& best = kernels::best_isa();
-  const char* want = std::getenv("MOTE_ISA");
-  if (want == nullptr || *want == '\0') return best;
-  int count = 0;
-  const IsaKernels* const* sets = kernels::compiled_isas(&count);
-  for (int i = 0; i < count; ++i) {
-    const char* a = sets[i]->name;
-    const char* b = want;
-    while (*a && *a == *b) ++a, ++b;
-    if (*a == *b && kernels::isa_supported(*sets[i])) return *sets[i];
-  }
-  return best;
+bool same_name(const char* a, const char* b) {
+  while (*a && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+
+struct Choice {
+  const IsaKernels* set;
+  IsaRequest request;
+};
+
+Choice choose() {
+  const IsaKernels* set = nullptr;
+  const IsaRequest r = resolve_isa(std::getenv("MOTE_ISA"), &set);
+  return {set, r};
+}
+
+const Choice& choice() {
+  static const Choice c = choose();
+  return c;
 }
 
 bool g_reference = false;
 
 }  // namespace
 
-const IsaKernels& active() {
-  static const IsaKernels& k = choose();
-  return k;
+IsaRequest resolve_isa(const char* want, const IsaKernels** set) {
+  *set = &kernels::best_isa();
+  if (want == nullptr || *want == '\0') return IsaRequest::unset;
+  int count = 0;
+  const IsaKernels* const* sets = kernels::compiled_isas(&count);
+  for (int i = 0; i < count; ++i) {
+    if (!same_name(sets[i]->name, want)) continue;
+    if (!kernels::isa_supported(*sets[i])) return IsaRequest::unsupported;
+    *set = sets[i];
+    return IsaRequest::honoured;
+  }
+  return IsaRequest::unknown;
 }
+
+IsaRequest isa_request() { return choice().request; }
+
+const char* runnable_isas() {
+  static char names[64] = {};
+  if (names[0] == '\0') {
+    int count = 0;
+    const IsaKernels* const* sets = kernels::compiled_isas(&count);
+    std::size_t at = 0;
+    for (int i = 0; i < count; ++i) {
+      if (!kernels::isa_supported(*sets[i])) continue;
+      const std::size_t n = std::strlen(sets[i]->name);
+      if (at + n + 2 > sizeof names) break;
+      if (at) names[at++] = ' ';
+      std::memcpy(names + at, sets[i]->name, n);
+      at += n;
+    }
+  }
+  return names;
+}
+
+const IsaKernels& active() { return *choice().set; }
 
 namespace {
 

@@ -18,7 +18,8 @@
 //           (MOTE_GEMM_PACKING=0): op(B) read in place, whole K per tile,
 //           NN/TN by broadcast tiles, NT by dot-product tiles.
 // The kernel set is the best this CPU runs (xsimd::dispatch on x86) unless the
-// environment variable MOTE_ISA names a lower one: scalar, avx2, avx512.
+// environment variable MOTE_ISA names a lower one: scalar, avx2, avx512
+// (resolve_isa below).
 #pragma once
 #include <cstddef>
 
@@ -64,6 +65,19 @@ double run_sigmoid_bce_with(const kernels::IsaKernels& k, const GemmProblem& p, 
 // The kernel set in use, and its name ("scalar", "avx2", "avx512", "neon64", "neon").
 const kernels::IsaKernels& active();
 const char* active_isa();
+
+// What a MOTE_ISA value asks for. `want` null or empty: unset (the best set).
+// A name of a compiled set this CPU runs: honoured. Otherwise unknown (no
+// compiled set of that name) or unsupported (this CPU lacks its features),
+// and active() keeps the best set: a program that takes MOTE_ISA from its
+// user (the mote tool, mote_bench) checks isa_request() and refuses to run
+// on a set it was not asked for. *set receives the set active() picks.
+enum class IsaRequest { unset, honoured, unknown, unsupported };
+IsaRequest resolve_isa(const char* want, const kernels::IsaKernels** set);
+IsaRequest isa_request();  // resolve_isa(getenv("MOTE_ISA")), as active() saw it
+// The names of the compiled sets this CPU runs, space-separated, best first
+// (for messages), e.g. "avx512 avx2 scalar".
+const char* runnable_isas();
 
 // Test hook (A/B against the oracle): while on, run() calls kernels::gemm_ref
 // and the element-wise kernels below use the scalar set. Not thread-safe.
