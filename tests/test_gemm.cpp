@@ -519,7 +519,9 @@ TEST_CASE("gemm: k = 0 applies the epilogue to C or 0") {
 TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path, the loss from the logits") {
   // run_sigmoid_bce_with takes the C^T kernel (AVX2, AVX-512) for 17..32 rows of
   // A * B^T (the tied decoder at batch 32), for more rows in balanced blocks
-  // of them (33: 17 + 16, the second block unfused), and the GEMM +
+  // of them (33: 17 + 16, the second block unfused); the direct broadcast
+  // tiles (every SIMD set) for A * B with 2 or more rows, B in place and no
+  // last panel for the NN tail kernel (a Dense output layer); and the GEMM +
   // bce_sigmoid_row elsewhere. dz must be bit-identical to the unfused path of the same
   // kernel set (the same sigmoid, the same (p - t) * scale, the same clip
   // decision on p). The loss is checked against the exact BCE of the logits
@@ -534,12 +536,14 @@ TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   const double lo_t0 = -std::log(static_cast<double>(1.0f - 1e-7f)), lo_t1 = -std::log(static_cast<double>(1e-7f));
   const double hi_t0 = -std::log(static_cast<double>(1.0f - (1.0f - 1e-7f))), hi_t1 = lo_t0;
-  int bad = 0;
+  int bad = 0, fused_nn = 0, direct_bce_sets = 0;
   for (const IsaKernels* ks : mote::test::testable_kernel_sets()) {
-    for (int m : {1, 8, 17, 24, 32, 33, 64, 100})
+    direct_bce_sets += ks->direct_bce ? 1 : 0;
+    for (Op ob : {Op::T, Op::N})
+    for (int m : {1, 2, 8, 17, 24, 32, 33, 64, 100})
       for (int n : {1, 9, 100, 784})
         for (int k : {1, 30, 100}) {
-          Case cs{m, n, k, Op::N, Op::T};
+          Case cs{m, n, k, Op::N, ob};
           cs.epilogue = 2;  // bias + sigmoid
           Operands o = make_operands(cs, rng());
           // Some logits far out on both sides: the clip is active there.
@@ -571,7 +575,8 @@ TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path
               double z = o.bias[j], mag = std::fabs(o.bias[j]);
               for (int q = 0; q < k; ++q) {
                 const double ab = static_cast<double>(o.a[static_cast<std::size_t>(i) * o.lda + q]) *
-                                  o.b[static_cast<std::size_t>(j) * o.ldb + q];
+                                  (ob == Op::T ? o.b[static_cast<std::size_t>(j) * o.ldb + q]
+                                               : o.b[static_cast<std::size_t>(q) * o.ldb + j]);
                 z += ab;
                 mag += std::fabs(ab);
               }
@@ -596,13 +601,22 @@ TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path
                 MESSAGE(std::string(ks->name), " ", m, "x", n, "x", k, ": dz[", i, "][", j, "] = ", fused[at], " want ",
                         plain[at]);
             }
-          const bool fused_path = ks->tile_tc != nullptr && m / blocks > 16 && m <= 32 * blocks;  // every block
+          // Every block fused: 17..32 rows on tile_tc (A B^T), or (A B) 2 or
+          // more rows on the direct tiles, with no NN tail panel, B in place.
+          const int block_rows = m / blocks;
+          const bool nn_tail = ks->tile_nn_tail != nullptr && n % ks->nr <= 4 && n % ks->nr != 0;
+          const bool in_place = block_rows + 1 <= 64 || (block_rows + 1 <= 256 && k * n <= 128 * 1024);
+          const bool fused_path =
+              ob == Op::T ? ks->tile_tc != nullptr && block_rows > 16 && m <= 32 * blocks
+                          : ks->direct_bce && block_rows >= 2 && !nn_tail && in_place;
           // The unfused path's loss carries the rounding of p into log(1 - p).
+          if (fused_path && ob == Op::N) ++fused_nn;
           if (fused_path && !(std::fabs(got - want) <= tol) && ++bad <= 3)
             MESSAGE(std::string(ks->name), " ", m, "x", n, "x", k, ": loss ", got, " want ", want, " tol ", tol);
         }
   }
   CHECK(bad == 0);
+  if (direct_bce_sets > 0) CHECK(fused_nn > 0);  // the NN store step was exercised
 }
 
 TEST_CASE("gemm: run_sum adds two A^T * B products into one C (a tied kernel's two weight gradients)") {

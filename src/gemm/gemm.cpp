@@ -224,6 +224,15 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
   }
 }
 
+// The targets of a fused sigmoid + BCE epilogue (run_sigmoid_bce): row i of
+// C against t + i * ldt, dz = (p - t) * scale, the loss added to *sum.
+struct BceTarget {
+  const float* t;
+  int ldt;
+  float scale;
+  double* sum;
+};
+
 #if MOTE_GEMM_PACKING
 // NN/TN products read B in place (run_with) up to kDirectRowsNN rows of C,
 // and up to kDirectRowsL2 rows while op(B) fits kDirectBFloats (512 KB, half
@@ -254,13 +263,6 @@ constexpr int kPanelAtATimeRows = 64;
 // tied decoder at batch 32): C^T = B * A^T on tile_tc, B read where it lies,
 // only A^T packed (one kc x 32 panel). Returns false when it does not apply.
 // With `bce`, the epilogue is sigmoid + BCE (run_sigmoid_bce).
-struct BceTarget {
-  const float* t;
-  int ldt;
-  float scale;
-  double* sum;
-};
-
 bool run_transposed_c(const IsaKernels& ks, const GemmProblem& p, float* scratch, std::size_t scratch_floats,
                       const BceTarget* bce = nullptr) {
   constexpr int kPanel = 32;
@@ -589,6 +591,44 @@ void run_sum(const GemmProblem& p, const GemmProblem& q, float* scratch, std::si
   kernels::gemm_ref(then);
 }
 
+// A * B with B in place and a sigmoid + BCE epilogue (a Dense output layer,
+// x W) where run_with takes the direct path: the broadcast tiles' store step
+// computes dz and the loss, as tile_tc's does for x W^T, instead of a pass of
+// bce_sigmoid_row (two logs per element) over C. Returns false when it does
+// not apply: no such store step in the set, another layout, an epilogue
+// beyond bias + sigmoid, a last panel for the NN tail kernel, batch 1 (the
+// GEMV path), or a B that run_with would pack.
+bool run_direct_bce(const IsaKernels& ks, const GemmProblem& p, float* scratch, const BceTarget& bce) {
+  if (!ks.direct_bce || p.op_a != Op::N || p.op_b != Op::N || p.m < 2 || p.n < 1 || p.k < 1 || p.accumulate ||
+      p.ep.act != Activation::sigmoid || p.ep.dact_y != nullptr || p.ep.colsum != nullptr || p.update.w != nullptr ||
+      nn_tail_columns(ks, p) != 0)
+    return false;
+#if MOTE_GEMM_PACKING
+  if (scratch != nullptr && !nn_tn_in_place(p)) return false;
+#else
+  (void)scratch;
+#endif
+  TileArgs t = tile_base(p);
+  t.kc = p.k;
+  t.last = true;
+  t.ldb = p.ldb;
+  t.ld_bce_t = bce.ldt;
+  t.bce_scale = bce.scale;
+  t.bce_sum = bce.sum;
+  for (int jr = 0; jr < p.n; jr += ks.nr)  // panels outer, as run_direct
+    for (int ir = 0, mr = 0; ir < p.m; ir += mr) {
+      mr = tile_rows(ir, p.m, ks.mr);
+      t.mr = mr;
+      t.nr = imin(ks.nr, p.n - jr);
+      t.a = a_at(p, ir, 0);
+      t.b = p.b + jr;
+      place(t, p, ir, jr);
+      t.bce_t = bce.t + static_cast<std::ptrdiff_t>(ir) * bce.ldt + jr;
+      ks.tile_direct(t);
+    }
+  return true;
+}
+
 // The unfused loss: bce_sigmoid_row over C's rows (p, turned into dz in place).
 static double bce_rows(const IsaKernels& ks, const GemmProblem& p, const float* t, int ldt, float scale) {
   double sum = 0.0;
@@ -603,17 +643,19 @@ double run_sigmoid_bce_with(const IsaKernels& ks, const GemmProblem& p, const fl
                             float* scratch, std::size_t scratch_floats) {
   double sum = 0.0;
   // Rows [i0, i0 + rows) of p: through the C^T kernel where it takes them
-  // (17..32 rows: the loss in its store step), else the GEMM then bce_rows.
+  // (17..32 rows: the loss in its store step) or the direct broadcast tiles
+  // (x W, run_direct_bce) take them, else the GEMM then bce_rows.
   const auto rows_from = [&](int i0, int rows) {
     GemmProblem q = p;
     q.m = rows;
     q.a = p.a + static_cast<std::ptrdiff_t>(i0) * p.lda;
     q.c = p.c + static_cast<std::ptrdiff_t>(i0) * p.ldc;
     const float* tq = t + static_cast<std::ptrdiff_t>(i0) * ldt;
-#if MOTE_GEMM_PACKING
     const BceTarget bce{tq, ldt, scale, &sum};
+#if MOTE_GEMM_PACKING
     if (q.m > 0 && q.n > 0 && scratch != nullptr && run_transposed_c(ks, q, scratch, scratch_floats, &bce)) return;
 #endif
+    if (run_direct_bce(ks, q, scratch, bce)) return;
     run_with(ks, q, scratch, scratch_floats);
     sum += bce_rows(ks, q, tq, ldt, scale);
   };

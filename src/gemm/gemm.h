@@ -50,8 +50,9 @@ void run_sum_with(const kernels::IsaKernels& k, const GemmProblem& p, const Gemm
 // followed by the binary cross-entropy against t (row i at t + i * ldt), as
 // bce_sigmoid_row defines it: C receives dz = (p - t) * scale (0 where the
 // clip is active) instead of p, and the loss sum is returned. Where the
-// decoder's store step can take the loss (AVX2, AVX-512: 17..32 rows of A * B^T;
-// more rows in balanced blocks of up to 32) it is computed there from the
+// store step can take the loss (AVX2, AVX-512: 17..32 rows of A * B^T, more
+// rows in balanced blocks of up to 32; every SIMD set: A * B with 2 or more
+// rows, B in place, no NN tail panel) it is computed there from the
 // logits (kernels/generic/vmath.h, vsigmoid_bce: one log per lane of a tile
 // instead of two per element, and no cancellation in 1 - p below the upper
 // clip, where the unfused loss can be off by ~0.7 per element); dz is that of

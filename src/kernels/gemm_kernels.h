@@ -62,9 +62,10 @@ struct TileArgs {
   // (the two weight-gradient products of a tied kernel in one pass).
   const float* a2 = nullptr;
   int kc1 = 0;
-  // tile_tc only: sigmoid + BCE against the targets bce_t (row i of C at
-  // bce_t + i * ld_bce_t), C receiving dz and the loss sum of the tile added
-  // to *bce_sum (vmath::vsigmoid_bce; act must be sigmoid).
+  // tile_tc, and tile_direct where IsaKernels::direct_bce: sigmoid + BCE
+  // against the targets bce_t (row i of C at bce_t + i * ld_bce_t), C
+  // receiving dz and the loss sum of the tile added to *bce_sum
+  // (vmath::vsigmoid_bce; act must be sigmoid).
   const float* bce_t = nullptr;
   std::ptrdiff_t ld_bce_t = 0;
   float bce_scale = 0.0f;
@@ -120,7 +121,10 @@ struct IsaKernels {
   int dot_mr, dot_nr;  // tile of tile_dot
   int tc_rows;         // rows of B per tile_tc call (0 without tile_tc)
   void (*tile)(const TileArgs&);
+  // B in place. With direct_bce, also the sigmoid + BCE store step (t.bce_t,
+  // act sigmoid, C written, not accumulated, no dact_y or colsum).
   void (*tile_direct)(const TileArgs&);
+  bool direct_bce;
   void (*tile_dot)(const TileArgs&);
   // Batch 1 (m == 1), the whole row of C per call: t.nr = n, t.kc = k, A's
   // elements t.cs_a apart (gemv_nt: op(A) N, contiguous), B in place as for

@@ -36,6 +36,87 @@ inline void transpose8x8_regs(__m256 (&r)[8]) {
 // ------------------------------------------------------------ broadcast tiles
 enum BMode : int { kPacked = 0, kDirect = 1, kDirectTail = 2 };
 
+// The clip constants of the fused BCE: the clipped terms with the unfused
+// loss's float arithmetic (pc = eps and pc = 1 - eps; 1 - 1e-7f rounds to
+// 1 - 2^-23), computed once: GCC does not fold the three logs of constants,
+// ~100 instructions per call.
+template <class A>
+inline vmath::BceClip<A> bce_clip() {
+  using V = vf<A>;
+  struct Clip {
+    float eps, one_m_eps, lo_t0, lo_t1, hi_t0, hi_t1;
+  };
+  static const Clip k = [] {
+    const V eps(1e-7f), one_m_eps = V(1.0f) - eps;
+    const V l_eps = vmath::vlog_unit<A>(eps), l_1me = vmath::vlog_unit<A>(one_m_eps);
+    const V l_hi = vmath::vlog_unit<A>(V(1.0f) - one_m_eps);
+    return Clip{eps.get(0), one_m_eps.get(0), -l_1me.get(0), -l_eps.get(0), -l_hi.get(0), -l_1me.get(0)};
+  }();
+  vmath::BceClip<A> c;
+  c.eps = V(k.eps);
+  c.one_m_eps = V(k.one_m_eps);
+  c.lo_t0 = V(k.lo_t0);
+  c.lo_t1 = V(k.lo_t1);
+  c.hi_t0 = V(k.hi_t0);
+  c.hi_t1 = V(k.hi_t1);
+  return c;
+}
+
+// The sigmoid + BCE store step of the broadcast tile (tile_direct with
+// t.bce_t: a Dense output layer, x W, gemm::run_sigmoid_bce): z holds the
+// tile's rows x nr products, row r at z + r * ldz. C receives dz and
+// *t.bce_sum the tile's loss, as tile_tc's store step computes them
+// (vmath::vsigmoid_bce: dz bit for bit the unfused path's, one log per lane
+// and tile), in the same two sweeps. The targets need no transpose here: a
+// vector of C is a vector of a target row. Lanes past nr are neither read
+// from the targets nor stored, and stay out of the loss.
+template <class A>
+__attribute__((noinline)) void tile_sigmoid_bce(const TileArgs& t, float* z, int ldz, int rows, int nv) {
+  using V = vf<A>;
+  constexpr int W = static_cast<int>(V::size);
+  constexpr int kMaxNV = kGemmLimits.nr / W;
+  const int tail = t.nr - (nv - 1) * W;
+  alignas(64) float eb[kGemmLimits.mr * kGemmLimits.nr];
+  for (int r = 0; r < rows; ++r)
+    for (int v = 0; v < nv; ++v) {
+      float* zp = z + r * ldz + v * W;
+      V x = V::load_aligned(zp);
+      if (t.bias) x += load_n<A>(t.bias + v * W, v == nv - 1 ? tail : W);
+      x.store_aligned(zp);
+      vmath::vexp_neg_abs<A>(x).store_aligned(eb + r * ldz + v * W);
+    }
+  const vmath::BceClip<A> c = bce_clip<A>();
+  const V scale(t.bce_scale);
+  V sum[kMaxNV], prod[kMaxNV];
+  for (int v = 0; v < kMaxNV; ++v) {
+    sum[v] = V(0.0f);
+    prod[v] = V(1.0f);
+  }
+  alignas(64) static constexpr float kLane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const auto in_tail = V::load_aligned(kLane) < V(static_cast<float>(tail));
+  for (int r = 0; r < rows; ++r) {
+    const float* tr = t.bce_t + r * t.ld_bce_t;
+    float* cr = t.c + r * t.ldc;
+    for (int v = 0; v < nv; ++v) {
+      const int n = v == nv - 1 ? tail : W;
+      V d, f, l;
+      vmath::vsigmoid_bce<A>(V::load_aligned(z + r * ldz + v * W), V::load_aligned(eb + r * ldz + v * W),
+                             load_n<A>(tr + v * W, n), scale, c, d, f, l);
+      store_n<A>(cr + v * W, d, n);
+      if (n == W) {
+        prod[v] *= f;
+        sum[v] += l;
+      } else {
+        prod[v] = xsimd::select(in_tail, prod[v] * f, prod[v]);
+        sum[v] += xsimd::select(in_tail, l, V(0.0f));
+      }
+    }
+  }
+  V total = sum[0] + vmath::vlog_unit<A>(prod[0]);  // <= kGemmLimits.mr factors in [1, 2] per lane
+  for (int v = 1; v < nv; ++v) total += sum[v] + vmath::vlog_unit<A>(prod[v]);
+  *t.bce_sum += static_cast<double>(hsum<A>(total));
+}
+
 // ldb: B's row stride (the packed panel's width, or op(B)'s ldb in place).
 template <class A, int MR, int NV, int Mode>
 __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t ldb) {
@@ -216,6 +297,15 @@ __attribute__((noinline)) void f32_gemm_tile(const TileArgs& t, std::ptrdiff_t l
       for (int v = 0; v < NV - 1; ++v) acc[r][v].store_unaligned(c + v * W);
       store_n<A>(c + (NV - 1) * W, acc[r][NV - 1], tail);
     }
+    return;
+  }
+  if (t.bce_t != nullptr) {  // sigmoid + BCE (C written, not accumulated: run_direct_bce)
+    alignas(64) float z[MR * NV * W];
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) acc[r][v].store_aligned(z + (r * NV + v) * W);
+    tile_sigmoid_bce<A>(t, z, NV * W, MR, NV);
     return;
   }
   V colsum[NV];
@@ -623,25 +713,7 @@ inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) _mm256_store_ps(tb[r] + row0, q[r]);
   }
-  // The clipped terms with the unfused loss's float arithmetic (pc = eps and
-  // pc = 1 - eps; 1 - 1e-7f rounds to 1 - 2^-23), computed once: GCC does
-  // not fold the three logs of constants, ~100 instructions per call.
-  struct Clip {
-    float eps, one_m_eps, lo_t0, lo_t1, hi_t0, hi_t1;
-  };
-  static const Clip k = [] {
-    const V eps(1e-7f), one_m_eps = V(1.0f) - eps;
-    const V l_eps = vmath::vlog_unit<A>(eps), l_1me = vmath::vlog_unit<A>(one_m_eps);
-    const V l_hi = vmath::vlog_unit<A>(V(1.0f) - one_m_eps);
-    return Clip{eps.get(0), one_m_eps.get(0), -l_1me.get(0), -l_eps.get(0), -l_hi.get(0), -l_1me.get(0)};
-  }();
-  vmath::BceClip<A> c;
-  c.eps = V(k.eps);
-  c.one_m_eps = V(k.one_m_eps);
-  c.lo_t0 = V(k.lo_t0);
-  c.lo_t1 = V(k.lo_t1);
-  c.hi_t0 = V(k.hi_t0);
-  c.hi_t1 = V(k.hi_t1);
+  const vmath::BceClip<A> c = bce_clip<A>();
   const V scale(t.bce_scale);
   alignas(64) static constexpr float kLane[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                                   16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};

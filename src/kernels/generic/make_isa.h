@@ -49,6 +49,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     only.tc_rows,
                     &tile_packed<A, MR, NV>,
                     &tile_direct<A, MR, NV>,
+                    true,
                     &tile_dot<A, DMR, DNJ>,
                     &gemv_nn<A, GV, GU>,
                     &gemv_nt<A, GNJ, GKV>,
