@@ -521,8 +521,9 @@ TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path
   // A * B^T (the tied decoder at batch 32), for more rows in balanced blocks
   // of them (33: 17 + 16, the second block unfused); the direct broadcast
   // tiles (every SIMD set) for A * B with 2 or more rows, B in place and no
-  // last panel for the NN tail kernel (a Dense output layer); and the GEMM +
-  // bce_sigmoid_row elsewhere. dz must be bit-identical to the unfused path of the same
+  // last panel for the NN tail kernel (a Dense output layer); elsewhere the
+  // GEMM's logits + bce_logits_row (SIMD sets) or the GEMM +
+  // bce_sigmoid_row (scalar). dz must be bit-identical to the unfused path of the same
   // kernel set (the same sigmoid, the same (p - t) * scale, the same clip
   // decision on p). The loss is checked against the exact BCE of the logits
   // in double (softplus form inside the clip, the clipped terms outside, the
@@ -536,7 +537,7 @@ TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   const double lo_t0 = -std::log(static_cast<double>(1.0f - 1e-7f)), lo_t1 = -std::log(static_cast<double>(1e-7f));
   const double hi_t0 = -std::log(static_cast<double>(1.0f - (1.0f - 1e-7f))), hi_t1 = lo_t0;
-  int bad = 0, fused_nn = 0, direct_bce_sets = 0;
+  int bad = 0, fused_nn = 0, logits_rows = 0, direct_bce_sets = 0;
   for (const IsaKernels* ks : mote::test::testable_kernel_sets()) {
     direct_bce_sets += ks->direct_bce ? 1 : 0;
     for (Op ob : {Op::T, Op::N})
@@ -601,22 +602,30 @@ TEST_CASE("gemm: sigmoid + BCE fused into the store step: dz as the unfused path
                 MESSAGE(std::string(ks->name), " ", m, "x", n, "x", k, ": dz[", i, "][", j, "] = ", fused[at], " want ",
                         plain[at]);
             }
-          // Every block fused: 17..32 rows on tile_tc (A B^T), or (A B) 2 or
-          // more rows on the direct tiles, with no NN tail panel, B in place.
+          // Every block in a store step: 17..32 rows on tile_tc (A B^T), or (A
+          // B) 2 or more rows on the direct tiles, no NN tail panel, B in
+          // place. Any other block on a SIMD set: the GEMM's logits, then
+          // bce_logits_row, the loss from the logits as well.
           const int block_rows = m / blocks;
           const bool nn_tail = ks->tile_nn_tail != nullptr && n % ks->nr <= 4 && n % ks->nr != 0;
           const bool in_place = block_rows + 1 <= 64 || (block_rows + 1 <= 256 && k * n <= 128 * 1024);
-          const bool fused_path =
+          const bool store_step =
               ob == Op::T ? ks->tile_tc != nullptr && block_rows > 16 && m <= 32 * blocks
                           : ks->direct_bce && block_rows >= 2 && !nn_tail && in_place;
-          // The unfused path's loss carries the rounding of p into log(1 - p).
-          if (fused_path && ob == Op::N) ++fused_nn;
-          if (fused_path && !(std::fabs(got - want) <= tol) && ++bad <= 3)
+          if (store_step && ob == Op::N) ++fused_nn;
+          if (!store_step && ks->bce_logits_row != nullptr) ++logits_rows;
+          // The scalar set's loss (bce_sigmoid_row) carries the rounding of p
+          // into log(1 - p): not checked against the exact one.
+          const bool from_logits = store_step || ks->bce_logits_row != nullptr;
+          if (from_logits && !(std::fabs(got - want) <= tol) && ++bad <= 3)
             MESSAGE(std::string(ks->name), " ", m, "x", n, "x", k, ": loss ", got, " want ", want, " tol ", tol);
         }
   }
   CHECK(bad == 0);
-  if (direct_bce_sets > 0) CHECK(fused_nn > 0);  // the NN store step was exercised
+  if (direct_bce_sets > 0) {  // both SIMD paths were exercised
+    CHECK(fused_nn > 0);
+    CHECK(logits_rows > 0);
+  }
 }
 
 TEST_CASE("gemm: run_sum adds two A^T * B products into one C (a tied kernel's two weight gradients)") {

@@ -644,7 +644,8 @@ double run_sigmoid_bce_with(const IsaKernels& ks, const GemmProblem& p, const fl
   double sum = 0.0;
   // Rows [i0, i0 + rows) of p: through the C^T kernel where it takes them
   // (17..32 rows: the loss in its store step) or the direct broadcast tiles
-  // (x W, run_direct_bce) take them, else the GEMM then bce_rows.
+  // (x W, run_direct_bce) take them, else the GEMM's logits then
+  // bce_logits_row (every SIMD set) or its output then bce_rows (scalar).
   const auto rows_from = [&](int i0, int rows) {
     GemmProblem q = p;
     q.m = rows;
@@ -656,6 +657,15 @@ double run_sigmoid_bce_with(const IsaKernels& ks, const GemmProblem& p, const fl
     if (q.m > 0 && q.n > 0 && scratch != nullptr && run_transposed_c(ks, q, scratch, scratch_floats, &bce)) return;
 #endif
     if (run_direct_bce(ks, q, scratch, bce)) return;
+    if (ks.bce_logits_row != nullptr) {  // the logits, then the loss from them
+      q.ep.act = Activation::linear;
+      run_with(ks, q, scratch, scratch_floats);
+      for (int i = 0; i < q.m; ++i) {
+        float* c = q.c + static_cast<std::ptrdiff_t>(i) * q.ldc;
+        sum += ks.bce_logits_row(c, tq + static_cast<std::ptrdiff_t>(i) * ldt, c, q.n, scale);
+      }
+      return;
+    }
     run_with(ks, q, scratch, scratch_floats);
     sum += bce_rows(ks, q, tq, ldt, scale);
   };

@@ -56,8 +56,9 @@ void run_sum_with(const kernels::IsaKernels& k, const GemmProblem& p, const Gemm
 // logits (kernels/generic/vmath.h, vsigmoid_bce: one log per lane of a tile
 // instead of two per element, and no cancellation in 1 - p below the upper
 // clip, where the unfused loss can be off by ~0.7 per element); dz is that of
-// the unfused path on the same blocks. Elsewhere the GEMM is followed by
-// bce_sigmoid_row per row.
+// the unfused path on the same blocks. Elsewhere the GEMM stores the logits
+// and bce_logits_row takes the same loss from them per row (SIMD sets), or
+// the GEMM is followed by bce_sigmoid_row per row (scalar).
 double run_sigmoid_bce(const GemmProblem& p, const float* t, int ldt, float scale, float* scratch,
                        std::size_t scratch_floats);
 double run_sigmoid_bce_with(const kernels::IsaKernels& k, const GemmProblem& p, const float* t, int ldt, float scale,

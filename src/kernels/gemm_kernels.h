@@ -157,6 +157,10 @@ struct IsaKernels {
   // pc = clip(y, 1e-7, 1-1e-7), and writes dz = (y - t) * scale where the clip is
   // inactive, 0 where it is (Keras' clip has zero gradient). dz may alias y.
   float (*bce_sigmoid_row)(const float* y, const float* t, float* dz, int n, float scale);
+  // The same from the logits z (bias added, no activation): dz as
+  // bce_sigmoid_row's on the sigmoid store step's p, the loss in softplus
+  // form (vmath::vsigmoid_bce). dz may alias z. nullptr in the scalar set.
+  float (*bce_logits_row)(const float* z, const float* t, float* dz, int n, float scale);
   // w -= lr * g; returns whether every updated w is finite (checked in the same pass).
   bool (*sgd)(float* w, const float* g, float lr, std::size_t n);
   // The same update, bit for bit, keeping the undo record: w[i] -= lr * g[i]

@@ -33,6 +33,41 @@ float bce_sigmoid_row(const float* y, const float* t, float* dz, int n, float sc
   return hsum<A>(sum);
 }
 
+// The same loss and dz from the logits z (bias added, no activation): dz =
+// (p - t) * scale with p = sigmoid(z) as the sigmoid store step computes it
+// (so dz is bce_sigmoid_row's on that p, bit for bit), the loss from z in
+// softplus form (vmath::vsigmoid_bce), in two sweeps per block of up to 16
+// vectors (exp(-|z|), then the rest) and one log per lane and block instead
+// of two per element. The products behind the GEMMs the store steps do not
+// fuse (batch 1, the tied decoder below 17 rows, an NN tail panel).
+template <class A>
+float bce_logits_row(const float* z, const float* t, float* dz, int n, float scale) {
+  using V = vf<A>;
+  constexpr int W = static_cast<int>(V::size), kBlock = 16;
+  const vmath::BceClip<A> c = vmath::bce_clip<A>();
+  const V sc(scale);
+  alignas(64) static constexpr float kLane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+  const V lane = V::load_aligned(kLane);
+  alignas(64) float eb[kBlock * W];
+  V total(0.0f);
+  for (int j0 = 0; j0 < n; j0 += kBlock * W) {
+    const int nb = imin(kBlock * W, n - j0);
+    for (int j = 0; j < nb; j += W) vmath::vexp_neg_abs<A>(load_n<A>(z + j0 + j, imin(W, nb - j))).store_aligned(eb + j);
+    V sum(0.0f), prod(1.0f);  // <= 16 factors in [1, 2] per lane
+    for (int j = 0; j < nb; j += W) {
+      const int m = imin(W, nb - j);
+      V d, f, l;
+      vmath::vsigmoid_bce<A>(load_n<A>(z + j0 + j, m), V::load_aligned(eb + j), load_n<A>(t + j0 + j, m), sc, c, d,
+                             f, l);
+      store_n<A>(dz + j0 + j, d, m);
+      sum += l;  // lanes past n (z = t = 0 from load_n): l = 0
+      prod = m == W ? prod * f : xsimd::select(lane < V(static_cast<float>(m)), prod * f, prod);  // f = 2 there
+    }
+    total += sum + vmath::vlog_unit<A>(prod);
+  }
+  return hsum<A>(total);
+}
+
 // The finiteness of the result rides along (the weights are in registers
 // anyway: a separate all_finite pass over the weights cost ~1% of a step).
 // One probe accumulator: the pass waits on memory, not on the FMA chain (four

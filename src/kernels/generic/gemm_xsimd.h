@@ -36,32 +36,6 @@ inline void transpose8x8_regs(__m256 (&r)[8]) {
 // ------------------------------------------------------------ broadcast tiles
 enum BMode : int { kPacked = 0, kDirect = 1, kDirectTail = 2 };
 
-// The clip constants of the fused BCE: the clipped terms with the unfused
-// loss's float arithmetic (pc = eps and pc = 1 - eps; 1 - 1e-7f rounds to
-// 1 - 2^-23), computed once: GCC does not fold the three logs of constants,
-// ~100 instructions per call.
-template <class A>
-inline vmath::BceClip<A> bce_clip() {
-  using V = vf<A>;
-  struct Clip {
-    float eps, one_m_eps, lo_t0, lo_t1, hi_t0, hi_t1;
-  };
-  static const Clip k = [] {
-    const V eps(1e-7f), one_m_eps = V(1.0f) - eps;
-    const V l_eps = vmath::vlog_unit<A>(eps), l_1me = vmath::vlog_unit<A>(one_m_eps);
-    const V l_hi = vmath::vlog_unit<A>(V(1.0f) - one_m_eps);
-    return Clip{eps.get(0), one_m_eps.get(0), -l_1me.get(0), -l_eps.get(0), -l_hi.get(0), -l_1me.get(0)};
-  }();
-  vmath::BceClip<A> c;
-  c.eps = V(k.eps);
-  c.one_m_eps = V(k.one_m_eps);
-  c.lo_t0 = V(k.lo_t0);
-  c.lo_t1 = V(k.lo_t1);
-  c.hi_t0 = V(k.hi_t0);
-  c.hi_t1 = V(k.hi_t1);
-  return c;
-}
-
 // The sigmoid + BCE store step of the broadcast tile (tile_direct with
 // t.bce_t: a Dense output layer, x W, gemm::run_sigmoid_bce): z holds the
 // tile's rows x nr products, row r at z + r * ldz. C receives dz and
@@ -85,7 +59,7 @@ __attribute__((noinline)) void tile_sigmoid_bce(const TileArgs& t, float* z, int
       x.store_aligned(zp);
       vmath::vexp_neg_abs<A>(x).store_aligned(eb + r * ldz + v * W);
     }
-  const vmath::BceClip<A> c = bce_clip<A>();
+  const vmath::BceClip<A> c = vmath::bce_clip<A>();
   const V scale(t.bce_scale);
   V sum[kMaxNV], prod[kMaxNV];
   for (int v = 0; v < kMaxNV; ++v) {
@@ -713,7 +687,7 @@ inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) _mm256_store_ps(tb[r] + row0, q[r]);
   }
-  const vmath::BceClip<A> c = bce_clip<A>();
+  const vmath::BceClip<A> c = vmath::bce_clip<A>();
   const V scale(t.bce_scale);
   alignas(64) static constexpr float kLane[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                                   16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};

@@ -59,6 +59,7 @@ constexpr IsaKernels make_isa_kernels(const char* name) {
                     &ger_tn<A>,
                     &pack_b<A, NV * W>,
                     &bce_sigmoid_row<A>,
+                    &bce_logits_row<A>,
                     &sgd<A>,
                     &sgd_swap<A>,
                     &all_finite<A>,

@@ -159,7 +159,7 @@ void u8_to_f32(const uint8_t* src, float* dst, std::size_t n) {
 constexpr IsaKernels kScalar{"scalar",  1,           T.mr,      T.nv,          T.kc,        T.mc,        T.nc,
                              T.dot_mr,  T.dot_nj,    0,           &tile_packed, &tile_direct, false, &tile_dot, &gemv_nn, &gemv_nt,
                              nullptr, nullptr, nullptr, nullptr, &pack_b,
-                             &bce_sigmoid_row, &sgd, &sgd_swap, &all_finite, &act_forward, &exp_array, &expm1_array,
+                             &bce_sigmoid_row, nullptr, &sgd, &sgd_swap, &all_finite, &act_forward, &exp_array, &expm1_array,
                              &u8_to_f32};
 
 }  // namespace
