@@ -55,8 +55,11 @@ void run_sum_with(const kernels::IsaKernels& k, const GemmProblem& p, const Gemm
 // rows, B in place, no NN tail panel) it is computed there from the
 // logits (kernels/generic/vmath.h, vsigmoid_bce: one log per lane of a tile
 // instead of two per element, and no cancellation in 1 - p below the upper
-// clip, where the unfused loss can be off by ~0.7 per element); dz is that of
-// the unfused path on the same blocks. Elsewhere the GEMM stores the logits
+// clip, where the unfused loss can be off by ~0.7 per element). dz is (p -
+// t) * scale with p the set's vector sigmoid of the logits, bit for bit the
+// unfused path's at -O3 (the -O1 sanitizer build compiles the AVX-512 exp
+// and the AVX2 exp of a narrow last panel to results 1 ulp apart on ~1% of
+// inputs, each within vmath's bound). Elsewhere the GEMM stores the logits
 // and bce_logits_row takes the same loss from them per row (SIMD sets), or
 // the GEMM is followed by bce_sigmoid_row per row (scalar).
 double run_sigmoid_bce(const GemmProblem& p, const float* t, int ldt, float scale, float* scratch,
