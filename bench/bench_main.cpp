@@ -96,11 +96,8 @@ int main(int argc, char** argv) {
   // The mote rows must run the set MOTE_ISA asks for, or not at all.
   const char* want = std::getenv("MOTE_ISA");
   const mote::kernels::IsaKernels* set = nullptr;
-  const mote::gemm::IsaRequest r = mote::gemm::resolve_isa(want, &set);
-  if (r == mote::gemm::IsaRequest::unknown || r == mote::gemm::IsaRequest::unsupported) {
-    std::fprintf(stderr, "mote_bench: MOTE_ISA=%s: %s; this CPU runs: %s\n", want,
-                 r == mote::gemm::IsaRequest::unknown ? "not a kernel set of this build" : "this CPU lacks it",
-                 mote::gemm::runnable_isas());
+  if (const char* why = mote::gemm::isa_refusal(mote::gemm::resolve_isa(want, &set))) {
+    std::fprintf(stderr, "mote_bench: MOTE_ISA=%s: %s; this CPU runs: %s\n", want, why, mote::gemm::runnable_isas());
     return 2;
   }
   bench::register_all();

@@ -29,18 +29,9 @@ bool ArenaBuffer::allocate(std::size_t bytes) {
 
 int check_isa(const char* want) {
   const kernels::IsaKernels* set = nullptr;
-  switch (gemm::resolve_isa(want, &set)) {
-    case gemm::IsaRequest::unset:
-    case gemm::IsaRequest::honoured: return kExitOk;
-    case gemm::IsaRequest::unknown:
-      std::fprintf(stderr, "mote: MOTE_ISA=%s is not a kernel set of this build; this CPU runs: %s\n", want,
-                   gemm::runnable_isas());
-      return kExitBadInput;
-    case gemm::IsaRequest::unsupported:
-      std::fprintf(stderr, "mote: MOTE_ISA=%s: this CPU lacks that kernel set's instructions; it runs: %s\n", want,
-                   gemm::runnable_isas());
-      return kExitBadInput;
-  }
+  const char* why = gemm::isa_refusal(gemm::resolve_isa(want, &set));
+  if (why == nullptr) return kExitOk;
+  std::fprintf(stderr, "mote: MOTE_ISA=%s: %s; this CPU runs: %s\n", want, why, gemm::runnable_isas());
   return kExitBadInput;
 }
 

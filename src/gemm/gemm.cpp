@@ -158,12 +158,28 @@ bool run_ger(const IsaKernels& ks, const GemmProblem& p) {
 constexpr std::size_t kL1Floats = 8192;
 #endif
 
+// The targets of a fused sigmoid + BCE epilogue (run_sigmoid_bce): row i of
+// C against t + i * ldt, dz = (p - t) * scale, the loss added to *sum.
+struct BceTarget {
+  const float* t;
+  int ldt;
+  float scale;
+  double* sum;
+};
+
 // Batches 1..8 and builds without packing: op(B) read where it lies, whole K per tile.
-void run_direct(const IsaKernels& ks, const GemmProblem& p) {
+// With `bce` (run_direct_bce: NN, 2 or more rows, no NN tail panel), the
+// broadcast tiles' sigmoid + BCE store step.
+void run_direct(const IsaKernels& ks, const GemmProblem& p, const BceTarget* bce = nullptr) {
   TileArgs t = tile_base(p);
   t.kc = p.k;
   t.load_c = p.accumulate;
   t.last = true;
+  if (bce) {
+    t.ld_bce_t = bce->ldt;
+    t.bce_scale = bce->scale;
+    t.bce_sum = bce->sum;
+  }
   if (p.m == 1 && (p.op_b == Op::N || p.op_a == Op::N)) {  // batch 1: the whole row per call
     t.mr = 1;
     t.nr = p.n;
@@ -183,6 +199,7 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
       t.a = a_at(p, ir, 0);
       t.b = p.b + jr;
       place(t, p, ir, jr);
+      if (bce) t.bce_t = bce->t + static_cast<std::ptrdiff_t>(ir) * bce->ldt + jr;
       ks.tile_direct(t);
     };
     // Panels outer: a panel of B stays in L1 across the row tiles. Rows
@@ -223,15 +240,6 @@ void run_direct(const IsaKernels& ks, const GemmProblem& p) {
     kernels::gemm_ref(p);  // TT: no layer issues it
   }
 }
-
-// The targets of a fused sigmoid + BCE epilogue (run_sigmoid_bce): row i of
-// C against t + i * ldt, dz = (p - t) * scale, the loss added to *sum.
-struct BceTarget {
-  const float* t;
-  int ldt;
-  float scale;
-  double* sum;
-};
 
 #if MOTE_GEMM_PACKING
 // NN/TN products read B in place (run_with) up to kDirectRowsNN rows of C,
@@ -438,14 +446,12 @@ struct Choice {
   IsaRequest request;
 };
 
-Choice choose() {
-  const IsaKernels* set = nullptr;
-  const IsaRequest r = resolve_isa(std::getenv("MOTE_ISA"), &set);
-  return {set, r};
-}
-
 const Choice& choice() {
-  static const Choice c = choose();
+  static const Choice c = [] {
+    Choice k{nullptr, IsaRequest::unset};
+    k.request = resolve_isa(std::getenv("MOTE_ISA"), &k.set);
+    return k;
+  }();
   return c;
 }
 
@@ -468,6 +474,16 @@ IsaRequest resolve_isa(const char* want, const IsaKernels** set) {
 }
 
 IsaRequest isa_request() { return choice().request; }
+
+const char* isa_refusal(IsaRequest r) {
+  switch (r) {
+    case IsaRequest::unknown: return "not a kernel set of this build";
+    case IsaRequest::unsupported: return "this CPU lacks that kernel set's instructions";
+    case IsaRequest::unset:
+    case IsaRequest::honoured: break;
+  }
+  return nullptr;
+}
 
 const char* runnable_isas() {
   static char names[64] = {};
@@ -608,24 +624,7 @@ bool run_direct_bce(const IsaKernels& ks, const GemmProblem& p, float* scratch, 
 #else
   (void)scratch;
 #endif
-  TileArgs t = tile_base(p);
-  t.kc = p.k;
-  t.last = true;
-  t.ldb = p.ldb;
-  t.ld_bce_t = bce.ldt;
-  t.bce_scale = bce.scale;
-  t.bce_sum = bce.sum;
-  for (int jr = 0; jr < p.n; jr += ks.nr)  // panels outer, as run_direct
-    for (int ir = 0, mr = 0; ir < p.m; ir += mr) {
-      mr = tile_rows(ir, p.m, ks.mr);
-      t.mr = mr;
-      t.nr = imin(ks.nr, p.n - jr);
-      t.a = a_at(p, ir, 0);
-      t.b = p.b + jr;
-      place(t, p, ir, jr);
-      t.bce_t = bce.t + static_cast<std::ptrdiff_t>(ir) * bce.ldt + jr;
-      ks.tile_direct(t);
-    }
+  run_direct(ks, p, &bce);
   return true;
 }
 

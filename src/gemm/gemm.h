@@ -80,6 +80,9 @@ const char* active_isa();
 enum class IsaRequest { unset, honoured, unknown, unsupported };
 IsaRequest resolve_isa(const char* want, const kernels::IsaKernels** set);
 IsaRequest isa_request();  // resolve_isa(getenv("MOTE_ISA")), as active() saw it
+// Why such a program refuses a request (unknown, unsupported), for its
+// message; nullptr for unset and honoured.
+const char* isa_refusal(IsaRequest r);
 // The names of the compiled sets this CPU runs, space-separated, best first
 // (for messages), e.g. "avx512 avx2 scalar".
 const char* runnable_isas();

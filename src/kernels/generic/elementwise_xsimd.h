@@ -53,17 +53,19 @@ float bce_logits_row(const float* z, const float* t, float* dz, int n, float sca
   for (int j0 = 0; j0 < n; j0 += kBlock * W) {
     const int nb = imin(kBlock * W, n - j0);
     for (int j = 0; j < nb; j += W) vmath::vexp_neg_abs<A>(load_n<A>(z + j0 + j, imin(W, nb - j))).store_aligned(eb + j);
-    V sum(0.0f), prod(1.0f);  // <= 16 factors in [1, 2] per lane
+    vmath::BceAcc<A> acc;  // <= 16 factors per lane
     for (int j = 0; j < nb; j += W) {
       const int m = imin(W, nb - j);
       V d, f, l;
       vmath::vsigmoid_bce<A>(load_n<A>(z + j0 + j, m), V::load_aligned(eb + j), load_n<A>(t + j0 + j, m), sc, c, d,
                              f, l);
       store_n<A>(dz + j0 + j, d, m);
-      sum += l;  // lanes past n (z = t = 0 from load_n): l = 0
-      prod = m == W ? prod * f : xsimd::select(lane < V(static_cast<float>(m)), prod * f, prod);  // f = 2 there
+      if (m == W)
+        acc.add(f, l);
+      else
+        acc.add(f, l, lane < V(static_cast<float>(m)));
     }
-    total += sum + vmath::vlog_unit<A>(prod);
+    total += acc.total();
   }
   return hsum<A>(total);
 }

@@ -61,11 +61,7 @@ __attribute__((noinline)) void tile_sigmoid_bce(const TileArgs& t, float* z, int
     }
   const vmath::BceClip<A> c = vmath::bce_clip<A>();
   const V scale(t.bce_scale);
-  V sum[kMaxNV], prod[kMaxNV];
-  for (int v = 0; v < kMaxNV; ++v) {
-    sum[v] = V(0.0f);
-    prod[v] = V(1.0f);
-  }
+  vmath::BceAcc<A> acc[kMaxNV];
   alignas(64) static constexpr float kLane[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
   const auto in_tail = V::load_aligned(kLane) < V(static_cast<float>(tail));
   for (int r = 0; r < rows; ++r) {
@@ -77,17 +73,14 @@ __attribute__((noinline)) void tile_sigmoid_bce(const TileArgs& t, float* z, int
       vmath::vsigmoid_bce<A>(V::load_aligned(z + r * ldz + v * W), V::load_aligned(eb + r * ldz + v * W),
                              load_n<A>(tr + v * W, n), scale, c, d, f, l);
       store_n<A>(cr + v * W, d, n);
-      if (n == W) {
-        prod[v] *= f;
-        sum[v] += l;
-      } else {
-        prod[v] = xsimd::select(in_tail, prod[v] * f, prod[v]);
-        sum[v] += xsimd::select(in_tail, l, V(0.0f));
-      }
+      if (n == W)
+        acc[v].add(f, l);
+      else
+        acc[v].add(f, l, in_tail);
     }
   }
-  V total = sum[0] + vmath::vlog_unit<A>(prod[0]);  // <= kGemmLimits.mr factors in [1, 2] per lane
-  for (int v = 1; v < nv; ++v) total += sum[v] + vmath::vlog_unit<A>(prod[v]);
+  V total = acc[0].total();  // <= kGemmLimits.mr factors per lane
+  for (int v = 1; v < nv; ++v) total += acc[v].total();
   *t.bce_sum += static_cast<double>(hsum<A>(total));
 }
 
@@ -692,13 +685,9 @@ inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask
   alignas(64) static constexpr float kLane[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
                                                   16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
   xsimd::batch_bool<float, A> in[NVB];  // lanes i < nr; the others: factor 1, lin 0
-  V sum[NVB], prod[NVB];
+  vmath::BceAcc<A> acc[NVB];
 #pragma GCC unroll 4
-  for (int v = 0; v < NVB; ++v) {
-    in[v] = V::load_aligned(kLane + v * W) < V(static_cast<float>(t.nr));
-    sum[v] = V(0.0f);
-    prod[v] = V(1.0f);
-  }
+  for (int v = 0; v < NVB; ++v) in[v] = V::load_aligned(kLane + v * W) < V(static_cast<float>(t.nr));
   const int rows = imin(MR, t.mr);
   // Two sweeps: the logits and exp(-|z|) (tc_logits_exp), then the rest.
   alignas(64) float eb[MR][32];
@@ -713,13 +702,10 @@ inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask
         vmath::vsigmoid_bce<A>(V::load_aligned(buf[r] + v * W), V::load_aligned(eb[r] + v * W),
                                V::load_aligned(tb[r] + v * W), scale, c, d, f, l);
         d.store_aligned(buf[r] + v * W);
-        if constexpr (decltype(full)::value) {
-          prod[v] *= f;
-          sum[v] += l;
-        } else {
-          prod[v] = xsimd::select(in[v], prod[v] * f, prod[v]);
-          sum[v] += xsimd::select(in[v], l, V(0.0f));
-        }
+        if constexpr (decltype(full)::value)
+          acc[v].add(f, l);
+        else
+          acc[v].add(f, l, in[v]);
       }
     }
   };
@@ -727,9 +713,9 @@ inline void tc_sigmoid_bce(const TileArgs& t, float (&buf)[8][32], __m256i cmask
     sweep(std::true_type{});
   else
     sweep(std::false_type{});
-  V total = sum[0] + vmath::vlog_unit<A>(prod[0]);  // <= 8 factors in [1, 2] per lane
+  V total = acc[0].total();  // <= 8 factors per lane
 #pragma GCC unroll 4
-  for (int v = 1; v < NVB; ++v) total += sum[v] + vmath::vlog_unit<A>(prod[v]);
+  for (int v = 1; v < NVB; ++v) total += acc[v].total();
   *t.bce_sum += static_cast<double>(hsum<A>(total));
 }
 

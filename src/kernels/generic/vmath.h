@@ -248,6 +248,23 @@ inline BceClip<A> bce_clip() {
   return c;
 }
 
+// The loss of a tile or block of vsigmoid_bce terms, per lane: the lin parts
+// summed, the factors multiplied (<= 126 per lane before one log of the
+// product, total()). The masked add leaves out the lanes past a row's end.
+template <class A>
+struct BceAcc {
+  vf<A> sum = vf<A>(0.0f), prod = vf<A>(1.0f);
+  void add(vf<A> factor, vf<A> lin) {
+    prod *= factor;
+    sum += lin;
+  }
+  void add(vf<A> factor, vf<A> lin, xsimd::batch_bool<float, A> in) {
+    prod = xsimd::select(in, prod * factor, prod);
+    sum += xsimd::select(in, lin, vf<A>(0.0f));
+  }
+  vf<A> total() const { return sum + vlog_unit<A>(prod); }
+};
+
 // The second stage, as vsigmoid_from_exp: e = vexp_neg_abs(z) comes in.
 template <class A>
 inline void vsigmoid_bce(vf<A> z, vf<A> e, vf<A> t, vf<A> scale, const BceClip<A>& c, vf<A>& dz, vf<A>& factor,
